@@ -1,0 +1,59 @@
+"""Read-mostly admin views of incidents and mentions; changes go through the app's services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from incidents.models import Incident, Mention, TimelineEvent
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "status", "priority", "category", "assignee", "created_at"]
+    list_filter = ["status", "priority", "category", "platform"]
+    search_fields = ["title"]
+    readonly_fields = [f.name for f in Incident._meta.fields if f.name != "id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Mention)
+class MentionAdmin(admin.ModelAdmin):
+    list_display = ["id", "platform", "external_id", "author_handle", "sentiment", "posted_at"]
+    list_filter = ["platform", "sentiment"]
+    search_fields = ["external_id", "author_handle"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "incident_id", "kind", "actor_label", "created_at"]
+    list_filter = ["kind"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

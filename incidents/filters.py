@@ -1,0 +1,92 @@
+"""The queue's filters, shared by the browser queue and `GET /api/v1/incidents/` so both agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Q, QuerySet
+
+from incidents.models import OPEN_STATUS_VALUES, Incident, IncidentStatus
+from protocols.models import Category, Platform, Priority, Role
+
+STATUS_CHOICES = [("open", "Open (any open state)"), ("all", "All"), *IncidentStatus.choices]
+
+
+class IncidentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, method="filter_status", empty_label=None, help_text="Default: open."
+    )
+    category = django_filters.CharFilter(method="filter_category", help_text="Category id, or 'none'.")
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    platform = django_filters.MultipleChoiceFilter(choices=Platform.choices)
+    assignee = django_filters.CharFilter(method="filter_assignee", help_text="User id, 'me' or 'none'.")
+    assigned_role = django_filters.ChoiceFilter(choices=Role.choices)
+    tag = django_filters.CharFilter(method="filter_tag")
+    product = django_filters.CharFilter(method="filter_product")
+    q = django_filters.CharFilter(method="filter_search", help_text="Words in title, description or mentions.")
+    follow_up_required = django_filters.BooleanFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # Multi-value filters also accept comma-separated values.
+        if data is not None:
+            data = data.copy()
+            for name in ("priority", "platform"):
+                if hasattr(data, "getlist"):
+                    values = [v for raw in data.getlist(name) for v in raw.split(",") if v]
+                    if values:
+                        data.setlist(name, values)
+            if not data.get("status"):
+                data["status"] = "open"
+        super().__init__(data, *args, **kwargs)
+
+    def filter_status(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        if value == "all":
+            return qs
+        if value == "open" or not value:
+            return qs.filter(status__in=OPEN_STATUS_VALUES)
+        return qs.filter(status=value)
+
+    def filter_category(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        if value == "none":
+            return qs.filter(category__isnull=True)
+        if not value.isdigit():
+            raise forms.ValidationError("Must be a category id or 'none'.")
+        return qs.filter(category_id=int(value))
+
+    def filter_assignee(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        if value == "none":
+            return qs.filter(assignee__isnull=True)
+        if value == "me":
+            return qs.filter(assignee_id=self.request.user.pk if self.request else None)
+        if not value.isdigit():
+            raise forms.ValidationError("Must be a user id, 'me' or 'none'.")
+        return qs.filter(assignee_id=int(value))
+
+    def filter_tag(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        return qs.filter(tags__contains=[value.strip().lower()])
+
+    def filter_product(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        return qs.filter(products__contains=[value.strip().lower()])
+
+    def filter_search(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        value = value.strip()
+        if not value:
+            return qs
+        query = SearchQuery(value, search_type="websearch", config="english")
+        condition = Q(search_vector=query)
+        if value.isdigit():
+            condition |= Q(pk=int(value))
+        return qs.filter(condition)
+
+
+def category_choices() -> list[tuple[str, str]]:
+    return [(str(c.pk), c.name) for c in Category.objects.filter(is_active=True).order_by("name")]

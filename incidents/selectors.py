@@ -1,0 +1,36 @@
+"""Reads of incidents and mentions, scoped to what the acting user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from config.errors import NotFound, PermissionRefused
+from incidents import policies
+from incidents.models import Incident, Mention, SavedView, TimelineEvent
+
+
+def incident_base(*, user: Any) -> QuerySet[Incident]:
+    if not policies.can(user=user, action="incident.view"):
+        raise PermissionRefused("Your role does not allow viewing incidents.")
+    return Incident.objects.select_related("category", "assignee").defer("search_vector")
+
+
+def incident_get(*, user: Any, incident_id: int) -> Incident:
+    incident = (
+        incident_base(user=user)
+        .prefetch_related(
+            Prefetch("mentions", queryset=Mention.objects.order_by("posted_at", "id")),
+            Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("created_at", "id")),
+        )
+        .filter(pk=incident_id)
+        .first()
+    )
+    if incident is None:
+        raise NotFound("Incident not found.")
+    return incident
+
+
+def saved_view_list(*, user: Any) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(user_id=user.pk).order_by("name")

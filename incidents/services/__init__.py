@@ -1,0 +1,1 @@
+"""Every write to incidents and mentions goes through these services."""

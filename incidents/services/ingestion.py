@@ -1,0 +1,412 @@
+"""Turning incoming mentions into incidents: validate, de-duplicate, thread, triage, store in bulk.
+
+One batch is one transaction. Advisory locks over a small set of buckets (hashed from the mention,
+thread and author keys) serialize only batches that could touch the same thread, author or mention,
+so concurrent replays store each mention exactly once and never open two incidents for one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg2.extras import execute_values
+
+from config.errors import Conflict
+from incidents.intake import MentionInput, parse_mention
+from incidents.models import OPEN_STATUS_VALUES, EventKind, IncidentStatus
+from incidents.sentiment import sentiment_of
+from incidents.triage import TriageOutcome, compile_rules, higher_priority, triage
+from protocols.models import Platform, Priority, Role
+from protocols.selectors import triage_rule_list_active
+
+AUTHOR_WINDOW = timedelta(hours=24)
+LOCK_NAMESPACE = 7301  # the first key of pg_advisory_xact_lock(int, int), reserved for ingestion
+LOCK_BUCKETS = 64
+TITLE_MAX = 200
+SEARCH_TEXT_MAX = 200_000
+PLATFORM_LABELS = dict(Platform.choices)
+
+
+@dataclass
+class IngestResult:
+    index: int
+    status: str  # created | duplicate | invalid
+    mention_id: int | None = None
+    incident_id: int | None = None
+    errors: dict[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.status == "invalid":
+            body["errors"] = self.errors
+        else:
+            body["mention_id"] = self.mention_id
+            body["incident_id"] = self.incident_id
+        return body
+
+
+@dataclass
+class _NewIncident:
+    mentions: list[MentionInput]
+    outcome: TriageOutcome
+    thread_key: str
+    author_key: str
+    tags: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    id: int | None = None
+
+
+@dataclass
+class _Touched:
+    """An existing open incident that receives new mentions in this batch."""
+
+    id: int
+    mentions: list[MentionInput] = field(default_factory=list)
+    raise_to: str | None = None
+    tags: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+
+
+def _bucket(key: str) -> int:
+    return zlib.crc32(key.encode()) % LOCK_BUCKETS
+
+
+def _union(into: list[str], values: list[str]) -> None:
+    for value in values:
+        if value not in into:
+            into.append(value)
+
+
+def _title_for(mention: MentionInput) -> str:
+    snippet = " ".join(mention.text.split())
+    title = f"@{mention.author_handle} on {PLATFORM_LABELS.get(mention.platform, mention.platform)}: {snippet}"
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+
+
+def mentions_ingest(*, items: list[Any], actor: Any | None, actor_label: str) -> list[IngestResult]:
+    """Store what is new, report duplicates and invalid items; an invalid item never blocks others."""
+    results: list[IngestResult | None] = [None] * len(items)
+    valid: list[tuple[int, MentionInput, bool]] = []
+    first_index: dict[tuple[str, str], int] = {}
+    repeats: list[tuple[int, int]] = []
+    for index, item in enumerate(items):
+        mention, errors = parse_mention(item)
+        if mention is None:
+            results[index] = IngestResult(index=index, status="invalid", errors=errors)
+            continue
+        if mention.key in first_index:
+            repeats.append((index, first_index[mention.key]))
+            continue
+        first_index[mention.key] = index
+        computed = not mention.sentiment
+        if computed:
+            mention.sentiment = sentiment_of(mention.text)
+        valid.append((index, mention, computed))
+
+    if valid:
+        stored = _store(valid, actor=actor, actor_label=actor_label)
+        for index, mention, _ in valid:
+            status, mention_id, incident_id = stored[mention.key]
+            results[index] = IngestResult(index=index, status=status, mention_id=mention_id, incident_id=incident_id)
+    for index, first in repeats:
+        original = results[first]
+        assert original is not None
+        results[index] = IngestResult(
+            index=index, status="duplicate", mention_id=original.mention_id, incident_id=original.incident_id
+        )
+    return [r for r in results if r is not None]
+
+
+@transaction.atomic
+def _store(
+    valid: list[tuple[int, MentionInput, bool]], *, actor: Any | None, actor_label: str
+) -> dict[tuple[str, str], tuple[str, int, int | None]]:
+    now = timezone.now()
+    actor_id = actor.pk if actor is not None else None
+    with connection.cursor() as django_cursor:
+        cur = django_cursor.cursor  # the psycopg2 cursor, for execute_values
+        buckets = sorted(
+            {_bucket(m.thread_key) for _, m, _ in valid}
+            | {_bucket(m.author_key) for _, m, _ in valid}
+            | {_bucket("m:" + m.platform + ":" + m.external_id) for _, m, _ in valid}
+        )
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s, b) FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS s",
+            (LOCK_NAMESPACE, buckets),
+        )
+        outcome: dict[tuple[str, str], tuple[str, int, int | None]] = {}
+        cur.execute(
+            "SELECT m.id, m.platform, m.external_id, m.incident_id FROM incidents_mention m "
+            "JOIN unnest(%s::text[], %s::text[]) AS k(platform, external_id) "
+            "ON m.platform = k.platform AND m.external_id = k.external_id",
+            ([m.platform for _, m, _ in valid], [m.external_id for _, m, _ in valid]),
+        )
+        for mention_id, platform, external_id, incident_id in cur.fetchall():
+            outcome[(platform, external_id)] = ("duplicate", mention_id, incident_id)
+        fresh = sorted(
+            ((m, computed) for _, m, computed in valid if m.key not in outcome), key=lambda pair: pair[0].posted_at
+        )
+        if not fresh:
+            return outcome
+
+        placement = _place(cur, [m for m, _ in fresh])
+        new_incidents, touched, incident_of = placement
+        _insert_incidents(cur, new_incidents, now=now, actor_id=actor_id)
+
+        rows = []
+        for mention, computed in fresh:
+            target = incident_of[mention.key]
+            incident_id = target.id
+            rows.append(
+                (
+                    mention.platform,
+                    mention.external_id,
+                    mention.url,
+                    mention.author_handle,
+                    mention.author_name,
+                    mention.text,
+                    mention.posted_at,
+                    mention.thread_id,
+                    mention.parent_id,
+                    mention.language,
+                    mention.sentiment,
+                    computed,
+                    mention.tags,
+                    mention.products,
+                    mention.raw_json,
+                    incident_id,
+                    now,
+                )
+            )
+        inserted = execute_values(
+            cur,
+            "INSERT INTO incidents_mention (platform, external_id, url, author_handle, author_name, text, "
+            "posted_at, thread_id, parent_id, language, sentiment, sentiment_is_computed, tags, products, raw, "
+            "incident_id, received_at) VALUES %s ON CONFLICT (platform, external_id) DO NOTHING "
+            "RETURNING id, platform, external_id, incident_id",
+            rows,
+            template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s::jsonb,%s,%s)",
+            page_size=len(rows),
+            fetch=True,
+        )
+        if len(inserted) != len(rows):
+            # Only possible if a writer bypassed the bucket locks; roll back rather than half-store.
+            raise Conflict("A concurrent request stored some of these mentions first; retry the request.")
+        mention_ids: dict[tuple[str, str], int] = {}
+        for mention_id, platform, external_id, incident_id in inserted:
+            mention_ids[(platform, external_id)] = mention_id
+            outcome[(platform, external_id)] = ("created", mention_id, incident_id)
+
+        raised = _update_touched(cur, list(touched.values()), now=now)
+        _insert_events(cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label)
+    return outcome
+
+
+def _place(
+    cur: Any, fresh: list[MentionInput]
+) -> tuple[list[_NewIncident], dict[int, _Touched], dict[tuple[str, str], Any]]:
+    """Decide for each new mention which incident it joins: the open incident of its thread, else the
+    open incident of its author on the same platform within 24 hours, else a new one."""
+    thread_keys = sorted({m.thread_key for m in fresh})
+    author_keys = sorted({m.author_key for m in fresh})
+    earliest = min(m.posted_at for m in fresh) - AUTHOR_WINDOW
+    cur.execute(
+        "SELECT thread_key, max(id) FROM incidents_incident WHERE status = ANY(%s) AND thread_key = ANY(%s) "
+        "GROUP BY thread_key",
+        (list(OPEN_STATUS_VALUES), thread_keys),
+    )
+    by_thread: dict[str, Any] = {key: _Touched(id=incident_id) for key, incident_id in cur.fetchall()}
+    cur.execute(
+        "SELECT DISTINCT ON (author_key) author_key, id, last_mention_at FROM incidents_incident "
+        "WHERE status = ANY(%s) AND author_key = ANY(%s) AND last_mention_at >= %s "
+        "ORDER BY author_key, last_mention_at DESC",
+        (list(OPEN_STATUS_VALUES), author_keys, earliest),
+    )
+    touched: dict[int, _Touched] = {t.id: t for t in by_thread.values()}
+    by_author: dict[str, tuple[Any, datetime]] = {}
+    for key, incident_id, last_at in cur.fetchall():
+        target = touched.setdefault(incident_id, _Touched(id=incident_id))
+        by_author[key] = (target, last_at)
+
+    rules = compile_rules(triage_rule_list_active())
+    new_incidents: list[_NewIncident] = []
+    incident_of: dict[tuple[str, str], Any] = {}
+    for mention in fresh:
+        target = by_thread.get(mention.thread_key)
+        if target is None:
+            candidate = by_author.get(mention.author_key)
+            if candidate is not None and candidate[1] >= mention.posted_at - AUTHOR_WINDOW:
+                target = candidate[0]
+        if target is None:
+            result = triage(rules, mention)
+            target = _NewIncident(
+                mentions=[], outcome=result, thread_key=mention.thread_key, author_key=mention.author_key
+            )
+            _union(target.tags, result.tags)
+            new_incidents.append(target)
+        elif isinstance(target, _Touched):
+            # A mention joining an open incident may raise its priority and add tags, never lower them.
+            result = triage(rules, mention)
+            if result.priority:
+                target.raise_to = result.priority if target.raise_to is None else higher_priority(
+                    target.raise_to, result.priority
+                )
+            _union(target.tags, result.tags)
+        target.mentions.append(mention)
+        _union(target.tags, mention.tags)
+        _union(target.products, mention.products)
+        incident_of[mention.key] = target
+        by_thread.setdefault(mention.thread_key, target)
+        by_author[mention.author_key] = (target, mention.posted_at)
+    return new_incidents, {t.id: t for t in touched.values() if t.mentions}, incident_of
+
+
+def _search_text(parts: list[str]) -> str:
+    return " ".join(parts)[:SEARCH_TEXT_MAX]
+
+
+def _insert_incidents(cur: Any, new_incidents: list[_NewIncident], *, now: datetime, actor_id: int | None) -> None:
+    if not new_incidents:
+        return
+    rows = []
+    for incident in new_incidents:
+        first = incident.mentions[0]
+        title = _title_for(first)
+        description = first.text
+        rows.append(
+            (
+                title,
+                description,
+                incident.outcome.category_id,
+                incident.outcome.priority or Priority.NORMAL.value,
+                IncidentStatus.NEW.value,
+                incident.outcome.role or Role.RESPONDER.value,
+                incident.tags,
+                incident.products,
+                first.platform,
+                incident.thread_key,
+                incident.author_key,
+                len(incident.mentions),
+                max(m.posted_at for m in incident.mentions),
+                _search_text([title, *(m.text for m in incident.mentions)]),
+                now,
+                now,
+            )
+        )
+    ids = execute_values(
+        cur,
+        "INSERT INTO incidents_incident (title, description, category_id, priority, status, assigned_role, tags, "
+        "products, platform, thread_key, author_key, mention_count, last_mention_at, search_vector, created_at, "
+        "updated_at, follow_up_required) VALUES %s RETURNING id",
+        rows,
+        template="(%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s,%s,%s,%s,%s,"
+        "to_tsvector('english', %s),%s,%s,false)",
+        page_size=len(rows),
+        fetch=True,
+    )
+    for incident, (incident_id,) in zip(new_incidents, ids, strict=True):
+        incident.id = incident_id
+
+
+def _update_touched(cur: Any, touched: list[_Touched], *, now: datetime) -> dict[int, tuple[str, str]]:
+    """Adds the mentions to their open incidents; returns {incident id: (old, new priority)} where a
+    triage rule raised it."""
+    if not touched:
+        return {}
+    rows = [
+        (
+            t.id,
+            len(t.mentions),
+            max(m.posted_at for m in t.mentions),
+            _search_text([m.text for m in t.mentions]),
+            t.tags,
+            t.products,
+            t.raise_to,
+            now,
+        )
+        for t in touched
+    ]
+    # Priority only goes up: the CASE keeps the higher of the current and the rule's priority.
+    changed = execute_values(
+        cur,
+        "UPDATE incidents_incident AS i SET mention_count = i.mention_count + v.n, "
+        "last_mention_at = GREATEST(i.last_mention_at, v.last_at), "
+        "search_vector = COALESCE(i.search_vector, ''::tsvector) || to_tsvector('english', v.body), "
+        "tags = ARRAY(SELECT DISTINCT unnest(i.tags || v.tags)), "
+        "products = ARRAY(SELECT DISTINCT unnest(i.products || v.products)), "
+        "priority = CASE WHEN v.raise_to IS NULL THEN i.priority "
+        "  WHEN array_position(ARRAY['low','normal','high','critical'], v.raise_to) > "
+        "       array_position(ARRAY['low','normal','high','critical'], i.priority::text) THEN v.raise_to "
+        "  ELSE i.priority END, "
+        "updated_at = v.at "
+        "FROM (VALUES %s) AS v(id, n, last_at, body, tags, products, raise_to, at) "
+        "JOIN incidents_incident AS old ON old.id = v.id "
+        "WHERE i.id = v.id RETURNING i.id, old.priority, i.priority",
+        rows,
+        template="(%s,%s::int,%s::timestamptz,%s::text,%s::varchar[],%s::varchar[],%s::varchar,%s::timestamptz)",
+        page_size=len(rows),
+        fetch=True,
+    )
+    return {incident_id: (old, new) for incident_id, old, new in changed if old != new}
+
+
+def _insert_events(
+    cur: Any,
+    new_incidents: list[_NewIncident],
+    touched: list[_Touched],
+    raised: dict[int, tuple[str, str]],
+    mention_ids: dict[tuple[str, str], int],
+    now: datetime,
+    actor_id: int | None,
+    actor_label: str,
+) -> None:
+    events: list[tuple[Any, ...]] = []
+
+    def add(incident_id: int | None, kind: str, before: dict[str, Any], after: dict[str, Any], note: str) -> None:
+        events.append((incident_id, kind, actor_id, actor_label, json.dumps(before), json.dumps(after), note, now))
+
+    for incident in new_incidents:
+        first = incident.mentions[0]
+        add(
+            incident.id,
+            EventKind.CREATED,
+            {},
+            {
+                "mention_id": mention_ids[first.key],
+                "platform": first.platform,
+                "priority": incident.outcome.priority or Priority.NORMAL.value,
+                "assigned_role": incident.outcome.role or Role.RESPONDER.value,
+                "category_id": incident.outcome.category_id,
+            },
+            f"Opened from a mention by @{first.author_handle}",
+        )
+        if incident.outcome.rule_names:
+            add(
+                incident.id,
+                EventKind.TRIAGE_RULE,
+                {},
+                {"rules": incident.outcome.rule_names, "tags": incident.outcome.tags},
+                "Triage rules applied: " + ", ".join(incident.outcome.rule_names),
+            )
+        for mention in incident.mentions[1:]:
+            add(incident.id, EventKind.MENTION_ADDED, {}, {"mention_id": mention_ids[mention.key]}, "")
+    for target in touched:
+        for mention in target.mentions:
+            add(target.id, EventKind.MENTION_ADDED, {}, {"mention_id": mention_ids[mention.key]}, "")
+        if target.id in raised:
+            old, new = raised[target.id]
+            add(target.id, EventKind.PRIORITY_CHANGED, {"priority": old}, {"priority": new}, "Raised by a triage rule")
+    execute_values(
+        cur,
+        "INSERT INTO incidents_timelineevent (incident_id, kind, actor_id, actor_label, before, after, note, "
+        "created_at) VALUES %s",
+        events,
+        template="(%s,%s,%s,%s,%s::jsonb,%s::jsonb,%s,%s)",
+        page_size=len(events),
+    )
