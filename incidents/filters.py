@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
+from django.core.validators import RegexValidator
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q, QuerySet
 
@@ -19,14 +19,24 @@ class IncidentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES, method="filter_status", empty_label=None, help_text="Default: open."
     )
-    category = django_filters.CharFilter(method="filter_category", help_text="Category id, or 'none'.")
+    category = django_filters.CharFilter(
+        method="filter_category",
+        help_text="Category id, or 'none'.",
+        validators=[RegexValidator(r"^(\d+|none)$", "Must be a category id or 'none'.")],
+    )
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     platform = django_filters.MultipleChoiceFilter(choices=Platform.choices)
-    assignee = django_filters.CharFilter(method="filter_assignee", help_text="User id, 'me' or 'none'.")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee",
+        help_text="User id, 'me' or 'none'.",
+        validators=[RegexValidator(r"^(\d+|me|none)$", "Must be a user id, 'me' or 'none'.")],
+    )
     assigned_role = django_filters.ChoiceFilter(choices=Role.choices)
     tag = django_filters.CharFilter(method="filter_tag")
     product = django_filters.CharFilter(method="filter_product")
-    q = django_filters.CharFilter(method="filter_search", help_text="Words in title, description or mentions.")
+    q = django_filters.CharFilter(
+        method="filter_search", help_text="Words in title, description or mentions."
+    )
     follow_up_required = django_filters.BooleanFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -58,8 +68,6 @@ class IncidentFilter(django_filters.FilterSet):
     def filter_category(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         if value == "none":
             return qs.filter(category__isnull=True)
-        if not value.isdigit():
-            raise forms.ValidationError("Must be a category id or 'none'.")
         return qs.filter(category_id=int(value))
 
     def filter_assignee(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
@@ -67,8 +75,6 @@ class IncidentFilter(django_filters.FilterSet):
             return qs.filter(assignee__isnull=True)
         if value == "me":
             return qs.filter(assignee_id=self.request.user.pk if self.request else None)
-        if not value.isdigit():
-            raise forms.ValidationError("Must be a user id, 'me' or 'none'.")
         return qs.filter(assignee_id=int(value))
 
     def filter_tag(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:

@@ -153,7 +153,9 @@ def parse_mention(item: Any) -> tuple[MentionInput | None, dict[str, str]]:
         errors["text"] = f"Must be a string, not {type(text).__name__}."
         text = ""
     elif len(text) > settings.FIREBREAK_MENTION_TEXT_MAX:
-        errors["text"] = f"Must be at most {settings.FIREBREAK_MENTION_TEXT_MAX} characters (got {len(text)})."
+        errors["text"] = (
+            f"Must be at most {settings.FIREBREAK_MENTION_TEXT_MAX} characters (got {len(text)})."
+        )
     elif _NUL in text:
         errors["text"] = "Must not contain NUL characters."
 

@@ -48,7 +48,8 @@ def sort_for(name: str | None) -> Sort:
     sort = SORTS.get(name)
     if sort is None:
         raise ValidationFailed(
-            f"sort: Must be one of {', '.join(SORTS)}.", fields={"sort": [f"Must be one of {', '.join(SORTS)}."]}
+            f"sort: Must be one of {', '.join(SORTS)}.",
+            fields={"sort": [f"Must be one of {', '.join(SORTS)}."]},
         )
     return sort
 

@@ -53,7 +53,12 @@ class Incident(models.Model):
     )
     status = models.CharField(max_length=20, choices=IncidentStatus.choices, default=IncidentStatus.NEW)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     assigned_role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     follow_up_required = models.BooleanField("Follow-up Required", default=False)
@@ -68,7 +73,12 @@ class Incident(models.Model):
     last_mention_at = models.DateTimeField(null=True, blank=True)
     search_vector = SearchVectorField(null=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -79,12 +89,20 @@ class Incident(models.Model):
     class Meta:
         indexes = [
             # The default queue (open, most urgent first) and its keyset pagination.
-            models.Index(fields=["urgency_rank", "created_at", "id"], condition=IS_OPEN, name="inc_open_urgency"),
+            models.Index(
+                fields=["urgency_rank", "created_at", "id"], condition=IS_OPEN, name="inc_open_urgency"
+            ),
             models.Index(fields=["created_at", "id"], name="inc_created"),
             models.Index(fields=["status", "urgency_rank", "created_at", "id"], name="inc_status_urgency"),
-            models.Index(fields=["category", "urgency_rank", "created_at", "id"], name="inc_category_urgency"),
-            models.Index(fields=["assignee", "urgency_rank", "created_at", "id"], name="inc_assignee_urgency"),
-            models.Index(fields=["platform", "urgency_rank", "created_at", "id"], name="inc_platform_urgency"),
+            models.Index(
+                fields=["category", "urgency_rank", "created_at", "id"], name="inc_category_urgency"
+            ),
+            models.Index(
+                fields=["assignee", "urgency_rank", "created_at", "id"], name="inc_assignee_urgency"
+            ),
+            models.Index(
+                fields=["platform", "urgency_rank", "created_at", "id"], name="inc_platform_urgency"
+            ),
             models.Index(fields=["priority", "created_at", "id"], name="inc_priority_created"),
             models.Index(
                 fields=["urgency_rank", "created_at", "id"],
@@ -129,7 +147,9 @@ class Mention(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["platform", "external_id"], name="mention_unique_platform_external_id"),
+            models.UniqueConstraint(
+                fields=["platform", "external_id"], name="mention_unique_platform_external_id"
+            ),
         ]
         indexes = [
             models.Index(fields=["incident", "posted_at"], name="mention_incident_posted"),
@@ -158,10 +178,17 @@ class EventKind(models.TextChoices):
 class TimelineEvent(models.Model):
     """Append-only: a database trigger (migration 0002) refuses UPDATE and DELETE."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.DO_NOTHING, related_name="timeline", db_index=False)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.DO_NOTHING, related_name="timeline", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
     )
     # Who did it, as text, so the record stays readable even if the account is later renamed.
     actor_label = models.CharField(max_length=150, blank=True)

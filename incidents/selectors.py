@@ -22,7 +22,10 @@ def incident_get(*, user: Any, incident_id: int) -> Incident:
         incident_base(user=user)
         .prefetch_related(
             Prefetch("mentions", queryset=Mention.objects.order_by("posted_at", "id")),
-            Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("created_at", "id")),
+            Prefetch(
+                "timeline",
+                queryset=TimelineEvent.objects.select_related("actor").order_by("created_at", "id"),
+            ),
         )
         .filter(pk=incident_id)
         .first()

@@ -67,7 +67,9 @@ def triage(rules: list[CompiledRule], mention: MentionInput) -> TriageOutcome:
             outcome.category_id = rule.set_category_id
         if rule.set_priority:
             outcome.priority = (
-                rule.set_priority if outcome.priority is None else higher_priority(outcome.priority, rule.set_priority)
+                rule.set_priority
+                if outcome.priority is None
+                else higher_priority(outcome.priority, rule.set_priority)
             )
         if rule.route_to_role:
             outcome.role = rule.route_to_role

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from protocols.models import ApiToken, Category, RoleAssignment, TriageRule
@@ -12,7 +11,7 @@ from protocols.models import ApiToken, Category, RoleAssignment, TriageRule
 _ROLES_ATTR = "_firebreak_roles"
 
 
-def user_roles(*, user: AbstractBaseUser | AnonymousUser | Any) -> frozenset[str]:
+def user_roles(*, user: Any) -> frozenset[str]:
     """The roles a user holds, read once per user object (so once per request)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
@@ -36,7 +35,9 @@ def category_list(*, include_inactive: bool = False) -> QuerySet[Category]:
 
 
 def triage_rule_list_active() -> list[TriageRule]:
-    return list(TriageRule.objects.filter(is_active=True).select_related("set_category").order_by("position", "id"))
+    return list(
+        TriageRule.objects.filter(is_active=True).select_related("set_category").order_by("position", "id")
+    )
 
 
 def api_token_list(*, user: Any) -> QuerySet[ApiToken]:

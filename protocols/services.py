@@ -32,7 +32,7 @@ def api_token_create(*, user: Any, name: str, expires_at: datetime | None = None
     token = ApiToken.objects.create(
         user=user,
         name=name.strip() or "API token",
-        prefix=raw[:TOKEN_PREFIX_LEN + 3],
+        prefix=raw[: TOKEN_PREFIX_LEN + 3],
         digest=token_digest(raw),
         expires_at=expires_at,
     )

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentStatus
+from incidents.services.incidents import incident_refresh_search
 from protocols.models import Category, Priority, RoleAssignment, Tier
 
 
@@ -45,6 +46,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class IncidentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Incident
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Incident {n}")
     description = "Something happened"
@@ -53,6 +55,11 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     platform = "x"
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def searchable(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            incident_refresh_search(self.pk)
 
 
 def mention_payload(n: int | str, **overrides: Any) -> dict[str, Any]:

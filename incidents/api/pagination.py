@@ -18,7 +18,7 @@ MAX_PAGE_SIZE = 200
 
 
 class KeysetPagination(BasePagination):
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         size_raw = request.query_params.get("page_size", str(DEFAULT_PAGE_SIZE))
         if not size_raw.isdigit() or not 1 <= int(size_raw) <= MAX_PAGE_SIZE:
             raise ValidationFailed(

@@ -118,7 +118,9 @@ class IncidentCreateInput(serializers.Serializer):
         queryset=Category.objects.filter(is_active=True), required=False, allow_null=True, default=None
     )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
-    tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX), required=False, default=list)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX), required=False, default=list
+    )
     products = serializers.ListField(
         child=serializers.CharField(max_length=PRODUCT_MAX), required=False, default=list
     )
@@ -127,7 +129,9 @@ class IncidentCreateInput(serializers.Serializer):
 
 class AssignInput(serializers.Serializer):
     assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), allow_null=True, help_text="User id, or null to unassign."
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        help_text="User id, or null to unassign.",
     )
 
 
@@ -146,7 +150,9 @@ class NoteInput(serializers.Serializer):
 
 
 class BulkInput(serializers.Serializer):
-    incidents = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
+    incidents = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=200
+    )
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), allow_null=True, required=False
     )
@@ -176,11 +182,15 @@ class MentionInputDoc(serializers.Serializer):
     sentiment = serializers.ChoiceField(
         choices=Sentiment.choices, required=False, help_text="Computed with VADER when absent."
     )
-    tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX), required=False, max_length=LIST_MAX_ITEMS)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX), required=False, max_length=LIST_MAX_ITEMS
+    )
     products = serializers.ListField(
         child=serializers.CharField(max_length=PRODUCT_MAX), required=False, max_length=LIST_MAX_ITEMS
     )
-    raw = serializers.DictField(required=False, help_text="The platform's original payload, kept as evidence.")
+    raw = serializers.DictField(
+        required=False, help_text="The platform's original payload, kept as evidence."
+    )
 
 
 class IngestItemResult(serializers.Serializer):
@@ -188,7 +198,7 @@ class IngestItemResult(serializers.Serializer):
     status = serializers.ChoiceField(choices=["created", "duplicate", "invalid"])
     mention_id = serializers.IntegerField(required=False, allow_null=True)
     incident_id = serializers.IntegerField(required=False, allow_null=True)
-    errors = serializers.DictField(child=serializers.CharField(), required=False)
+    errors = serializers.DictField(child=serializers.CharField(), required=False)  # type: ignore[assignment]
 
 
 class IngestBatchResult(serializers.Serializer):
@@ -201,7 +211,7 @@ class IngestBatchResult(serializers.Serializer):
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(help_text="Field name -> problems.")
+    fields = serializers.DictField(help_text="Field name -> problems.")  # type: ignore[assignment]
 
 
 class ErrorResponse(serializers.Serializer):
@@ -212,4 +222,3 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
     database = serializers.CharField()
     redis = serializers.CharField()
-

@@ -45,7 +45,9 @@ ERRORS = {
     403: OpenApiResponse(s.ErrorResponse, description="Your role does not allow this."),
 }
 NOT_FOUND = {404: OpenApiResponse(s.ErrorResponse, description="No such incident.")}
-CONFLICT = {409: OpenApiResponse(s.ErrorResponse, description="Someone else changed it first; nothing changed.")}
+CONFLICT = {
+    409: OpenApiResponse(s.ErrorResponse, description="Someone else changed it first; nothing changed.")
+}
 
 
 def _detail(request: Request, incident_id: int) -> Response:
@@ -54,7 +56,9 @@ def _detail(request: Request, incident_id: int) -> Response:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List incidents (the triage queue)", responses={200: s.IncidentListSerializer, **ERRORS}),
+    list=extend_schema(
+        summary="List incidents (the triage queue)", responses={200: s.IncidentListSerializer, **ERRORS}
+    ),
     retrieve=extend_schema(
         summary="One incident with its mentions and timeline",
         responses={200: s.IncidentDetailSerializer, **ERRORS, **NOT_FOUND},
@@ -116,7 +120,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         data = self._input(s.AssignInput)
-        incident_services.incident_assign(actor=request.user, incident_id=self._incident_id(), assignee=data["assignee"])
+        incident_services.incident_assign(
+            actor=request.user, incident_id=self._incident_id(), assignee=data["assignee"]
+        )
         return _detail(request, self._incident_id())
 
     @extend_schema(
@@ -153,7 +159,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         data = self._input(s.NoteInput)
-        incident_services.incident_resolve(actor=request.user, incident_id=self._incident_id(), note=data["note"])
+        incident_services.incident_resolve(
+            actor=request.user, incident_id=self._incident_id(), note=data["note"]
+        )
         return _detail(request, self._incident_id())
 
     @extend_schema(
@@ -164,7 +172,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str) -> Response:
         data = self._input(s.NoteInput)
-        incident_services.incident_reopen(actor=request.user, incident_id=self._incident_id(), note=data["note"])
+        incident_services.incident_reopen(
+            actor=request.user, incident_id=self._incident_id(), note=data["note"]
+        )
         return _detail(request, self._incident_id())
 
     @extend_schema(
@@ -199,7 +209,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Active incident categories", responses={200: s.CategorySerializer(many=True), **ERRORS})
+    list=extend_schema(
+        summary="Active incident categories", responses={200: s.CategorySerializer(many=True), **ERRORS}
+    )
 )
 class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.CategorySerializer
@@ -229,7 +241,9 @@ def _read_json_body(request: Any) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"Body is not valid UTF-8 (byte {exc.start}).", code="invalid_encoding") from None
+        raise ValidationFailed(
+            f"Body is not valid UTF-8 (byte {exc.start}).", code="invalid_encoding"
+        ) from None
     try:
         return json.loads(text), body
     except json.JSONDecodeError as exc:
@@ -246,7 +260,9 @@ def _ingest_response(payload: Any, *, actor: Any, actor_label: str) -> Response:
     batch_max = settings.FIREBREAK_MENTION_BATCH_MAX
     if isinstance(payload, list):
         if not payload:
-            raise ValidationFailed("Send one mention object or a list of 1 to 500.", fields={"non_field_errors": ["Empty list."]})
+            raise ValidationFailed(
+                "Send one mention object or a list of 1 to 500.", fields={"non_field_errors": ["Empty list."]}
+            )
         if len(payload) > batch_max:
             raise ValidationFailed(
                 f"A batch holds at most {batch_max} mentions (got {len(payload)}).",
@@ -270,7 +286,9 @@ def _ingest_response(payload: Any, *, actor: Any, actor_label: str) -> Response:
         )
     body = result.as_dict()
     body.pop("index")
-    return Response(body, status=status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK)
+    return Response(
+        body, status=status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+    )
 
 
 def _too_large_response() -> Response:
@@ -377,7 +395,10 @@ class MentionWebhookView(APIView):
         signature = meta.get(SIGNATURE_HEADER, "")
         if source is None or not timestamp or not signature:
             return _unauthorized("Missing or unknown X-Firebreak-Source, timestamp or signature.")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > settings.FIREBREAK_WEBHOOK_MAX_AGE_SECONDS:
+        if (
+            not timestamp.isdigit()
+            or abs(time.time() - int(timestamp)) > settings.FIREBREAK_WEBHOOK_MAX_AGE_SECONDS
+        ):
             return _unauthorized("Timestamp is outside the 5-minute replay window.")
         try:
             body = raw_request.body

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Value
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
@@ -71,7 +70,9 @@ def incident_create(
         raise PermissionRefused("Your role does not allow assigning incidents to others.")
     title = title.strip()
     if not title:
-        raise ValidationFailed("title: This field is required.", fields={"title": ["This field is required."]})
+        raise ValidationFailed(
+            "title: This field is required.", fields={"title": ["This field is required."]}
+        )
     now = timezone.now()
     incident = Incident.objects.create(
         title=title[:200],
@@ -88,7 +89,7 @@ def incident_create(
         created_at=now,
         updated_at=now,
     )
-    _refresh_search(incident.pk)
+    incident_refresh_search(incident.pk)
     timeline_append(
         incident_id=incident.pk,
         kind=EventKind.CREATED,
@@ -113,7 +114,8 @@ def _clean_list(values: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def _refresh_search(incident_id: int) -> None:
+def incident_refresh_search(incident_id: int) -> None:
+    """Rebuilds the search document from the title and description (mention text is added on intake)."""
     Incident.objects.filter(pk=incident_id).update(
         search_vector=SearchVector("title", "description", config="english")
     )
@@ -124,7 +126,9 @@ def incident_assign(*, actor: Any, incident_id: int, assignee: Any | None) -> In
     if not policies.can_assign(user=actor, assignee=assignee):
         raise PermissionRefused("Your role does not allow assigning this incident to someone else.")
     if assignee is not None and not assignee.is_active:
-        raise ValidationFailed("assignee: This user is inactive.", fields={"assignee": ["This user is inactive."]})
+        raise ValidationFailed(
+            "assignee: This user is inactive.", fields={"assignee": ["This user is inactive."]}
+        )
     incident = _get(incident_id)
     if incident.assignee_id == (assignee.pk if assignee else None):
         return incident
@@ -148,7 +152,9 @@ def incident_assign(*, actor: Any, incident_id: int, assignee: Any | None) -> In
 def incident_categorize(*, actor: Any, incident_id: int, category: Category | None) -> Incident:
     _require(actor, "incident.categorize")
     if category is not None and not category.is_active:
-        raise ValidationFailed("category: This category is retired.", fields={"category": ["Retired category."]})
+        raise ValidationFailed(
+            "category: This category is retired.", fields={"category": ["Retired category."]}
+        )
     incident = _get(incident_id)
     new_id = category.pk if category else None
     if incident.category_id == new_id:
@@ -164,7 +170,11 @@ def incident_categorize(*, actor: Any, incident_id: int, category: Category | No
         kind=EventKind.CATEGORIZED,
         actor=actor,
         before=before,
-        after={"category_id": new_id, "category": category.name if category else None, "status": incident.status},
+        after={
+            "category_id": new_id,
+            "category": category.name if category else None,
+            "status": incident.status,
+        },
     )
     return incident
 
@@ -174,7 +184,8 @@ def incident_set_priority(*, actor: Any, incident_id: int, priority: str) -> Inc
     _require(actor, "incident.prioritize")
     if priority not in Priority.values:
         raise ValidationFailed(
-            f"priority: Must be one of {', '.join(Priority.values)}.", fields={"priority": ["Invalid choice."]}
+            f"priority: Must be one of {', '.join(Priority.values)}.",
+            fields={"priority": ["Invalid choice."]},
         )
     incident = _get(incident_id)
     if incident.priority == priority:
@@ -182,7 +193,11 @@ def incident_set_priority(*, actor: Any, incident_id: int, priority: str) -> Inc
     before = {"priority": incident.priority}
     _cas_update(incident, {"priority": incident.priority}, {"priority": priority})
     timeline_append(
-        incident_id=incident.pk, kind=EventKind.PRIORITY_CHANGED, actor=actor, before=before, after={"priority": priority}
+        incident_id=incident.pk,
+        kind=EventKind.PRIORITY_CHANGED,
+        actor=actor,
+        before=before,
+        after={"priority": priority},
     )
     return incident
 
@@ -204,7 +219,11 @@ def incident_set_status(*, actor: Any, incident_id: int, status: str) -> Inciden
     before = {"status": incident.status}
     _cas_update(incident, {"status": incident.status}, {"status": status})
     timeline_append(
-        incident_id=incident.pk, kind=EventKind.STATUS_CHANGED, actor=actor, before=before, after={"status": status}
+        incident_id=incident.pk,
+        kind=EventKind.STATUS_CHANGED,
+        actor=actor,
+        before=before,
+        after={"status": status},
     )
     return incident
 
@@ -221,7 +240,9 @@ def incident_update_details(*, actor: Any, incident_id: int, **changes: Any) -> 
     if "title" in changes:
         changes["title"] = str(changes["title"]).strip()[:200]
         if not changes["title"]:
-            raise ValidationFailed("title: This field is required.", fields={"title": ["This field is required."]})
+            raise ValidationFailed(
+                "title: This field is required.", fields={"title": ["This field is required."]}
+            )
     for name in ("tags", "products"):
         if name in changes:
             changes[name] = _clean_list(changes[name])
@@ -232,8 +253,10 @@ def incident_update_details(*, actor: Any, incident_id: int, **changes: Any) -> 
     diff_after = {k: changes[k] for k in diff_before}
     _cas_update(incident, diff_before, diff_after)
     if {"title", "description"} & set(diff_after):
-        _refresh_search(incident.pk)
-    timeline_append(incident_id=incident.pk, kind=EventKind.EDITED, actor=actor, before=diff_before, after=diff_after)
+        incident_refresh_search(incident.pk)
+    timeline_append(
+        incident_id=incident.pk, kind=EventKind.EDITED, actor=actor, before=diff_before, after=diff_after
+    )
     return incident
 
 
@@ -245,7 +268,9 @@ def incident_resolve(*, actor: Any, incident_id: int, note: str = "") -> Inciden
         raise Conflict(f"The incident is already {incident.status}.")
     before = {"status": incident.status}
     _cas_update(
-        incident, {"status": incident.status}, {"status": IncidentStatus.RESOLVED, "resolved_at": timezone.now()}
+        incident,
+        {"status": incident.status},
+        {"status": IncidentStatus.RESOLVED, "resolved_at": timezone.now()},
     )
     timeline_append(
         incident_id=incident.pk,
@@ -348,5 +373,7 @@ def user_for_assignment(*, user_id: int | None) -> Any | None:
         return None
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise ValidationFailed("assignee: No such active user.", fields={"assignee": ["No such active user."]})
+        raise ValidationFailed(
+            "assignee: No such active user.", fields={"assignee": ["No such active user."]}
+        )
     return user

@@ -85,7 +85,9 @@ def _union(into: list[str], values: list[str]) -> None:
 
 def _title_for(mention: MentionInput) -> str:
     snippet = " ".join(mention.text.split())
-    title = f"@{mention.author_handle} on {PLATFORM_LABELS.get(mention.platform, mention.platform)}: {snippet}"
+    title = (
+        f"@{mention.author_handle} on {PLATFORM_LABELS.get(mention.platform, mention.platform)}: {snippet}"
+    )
     return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
 
 
@@ -113,7 +115,9 @@ def mentions_ingest(*, items: list[Any], actor: Any | None, actor_label: str) ->
         stored = _store(valid, actor=actor, actor_label=actor_label)
         for index, mention, _ in valid:
             status, mention_id, incident_id = stored[mention.key]
-            results[index] = IngestResult(index=index, status=status, mention_id=mention_id, incident_id=incident_id)
+            results[index] = IngestResult(
+                index=index, status=status, mention_id=mention_id, incident_id=incident_id
+            )
     for index, first in repeats:
         original = results[first]
         assert original is not None
@@ -150,7 +154,8 @@ def _store(
         for mention_id, platform, external_id, incident_id in cur.fetchall():
             outcome[(platform, external_id)] = ("duplicate", mention_id, incident_id)
         fresh = sorted(
-            ((m, computed) for _, m, computed in valid if m.key not in outcome), key=lambda pair: pair[0].posted_at
+            ((m, computed) for _, m, computed in valid if m.key not in outcome),
+            key=lambda pair: pair[0].posted_at,
         )
         if not fresh:
             return outcome
@@ -187,8 +192,8 @@ def _store(
         inserted = execute_values(
             cur,
             "INSERT INTO incidents_mention (platform, external_id, url, author_handle, author_name, text, "
-            "posted_at, thread_id, parent_id, language, sentiment, sentiment_is_computed, tags, products, raw, "
-            "incident_id, received_at) VALUES %s ON CONFLICT (platform, external_id) DO NOTHING "
+            "posted_at, thread_id, parent_id, language, sentiment, sentiment_is_computed, tags, products, "
+            "raw, incident_id, received_at) VALUES %s ON CONFLICT (platform, external_id) DO NOTHING "
             "RETURNING id, platform, external_id, incident_id",
             rows,
             template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s::jsonb,%s,%s)",
@@ -204,7 +209,9 @@ def _store(
             outcome[(platform, external_id)] = ("created", mention_id, incident_id)
 
         raised = _update_touched(cur, list(touched.values()), now=now)
-        _insert_events(cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label)
+        _insert_events(
+            cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label
+        )
     return outcome
 
 
@@ -231,14 +238,13 @@ def _place(
     touched: dict[int, _Touched] = {t.id: t for t in by_thread.values()}
     by_author: dict[str, tuple[Any, datetime]] = {}
     for key, incident_id, last_at in cur.fetchall():
-        target = touched.setdefault(incident_id, _Touched(id=incident_id))
-        by_author[key] = (target, last_at)
+        by_author[key] = (touched.setdefault(incident_id, _Touched(id=incident_id)), last_at)
 
     rules = compile_rules(triage_rule_list_active())
     new_incidents: list[_NewIncident] = []
     incident_of: dict[tuple[str, str], Any] = {}
     for mention in fresh:
-        target = by_thread.get(mention.thread_key)
+        target: Any = by_thread.get(mention.thread_key)
         if target is None:
             candidate = by_author.get(mention.author_key)
             if candidate is not None and candidate[1] >= mention.posted_at - AUTHOR_WINDOW:
@@ -254,8 +260,10 @@ def _place(
             # A mention joining an open incident may raise its priority and add tags, never lower them.
             result = triage(rules, mention)
             if result.priority:
-                target.raise_to = result.priority if target.raise_to is None else higher_priority(
-                    target.raise_to, result.priority
+                target.raise_to = (
+                    result.priority
+                    if target.raise_to is None
+                    else higher_priority(target.raise_to, result.priority)
                 )
             _union(target.tags, result.tags)
         target.mentions.append(mention)
@@ -271,7 +279,9 @@ def _search_text(parts: list[str]) -> str:
     return " ".join(parts)[:SEARCH_TEXT_MAX]
 
 
-def _insert_incidents(cur: Any, new_incidents: list[_NewIncident], *, now: datetime, actor_id: int | None) -> None:
+def _insert_incidents(
+    cur: Any, new_incidents: list[_NewIncident], *, now: datetime, actor_id: int | None
+) -> None:
     if not new_incidents:
         return
     rows = []
@@ -301,9 +311,9 @@ def _insert_incidents(cur: Any, new_incidents: list[_NewIncident], *, now: datet
         )
     ids = execute_values(
         cur,
-        "INSERT INTO incidents_incident (title, description, category_id, priority, status, assigned_role, tags, "
-        "products, platform, thread_key, author_key, mention_count, last_mention_at, search_vector, created_at, "
-        "updated_at, follow_up_required) VALUES %s RETURNING id",
+        "INSERT INTO incidents_incident (title, description, category_id, priority, status, assigned_role, "
+        "tags, products, platform, thread_key, author_key, mention_count, last_mention_at, search_vector, "
+        "created_at, updated_at, follow_up_required) VALUES %s RETURNING id",
         rows,
         template="(%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s,%s,%s,%s,%s,"
         "to_tsvector('english', %s),%s,%s,false)",
@@ -368,8 +378,12 @@ def _insert_events(
 ) -> None:
     events: list[tuple[Any, ...]] = []
 
-    def add(incident_id: int | None, kind: str, before: dict[str, Any], after: dict[str, Any], note: str) -> None:
-        events.append((incident_id, kind, actor_id, actor_label, json.dumps(before), json.dumps(after), note, now))
+    def add(
+        incident_id: int | None, kind: str, before: dict[str, Any], after: dict[str, Any], note: str
+    ) -> None:
+        events.append(
+            (incident_id, kind, actor_id, actor_label, json.dumps(before), json.dumps(after), note, now)
+        )
 
     for incident in new_incidents:
         first = incident.mentions[0]
@@ -401,7 +415,13 @@ def _insert_events(
             add(target.id, EventKind.MENTION_ADDED, {}, {"mention_id": mention_ids[mention.key]}, "")
         if target.id in raised:
             old, new = raised[target.id]
-            add(target.id, EventKind.PRIORITY_CHANGED, {"priority": old}, {"priority": new}, "Raised by a triage rule")
+            add(
+                target.id,
+                EventKind.PRIORITY_CHANGED,
+                {"priority": old},
+                {"priority": new},
+                "Raised by a triage rule",
+            )
     execute_values(
         cur,
         "INSERT INTO incidents_timelineevent (incident_id, kind, actor_id, actor_label, before, after, note, "

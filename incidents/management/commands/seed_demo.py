@@ -33,24 +33,68 @@ CATEGORIES = [
     ("PR crisis", "pr-crisis", Tier.CRISIS, "Viral, reputational or safety issues."),
 ]
 MENTIONS: list[dict[str, Any]] = [
-    {"platform": "x", "author": "ana_bakes", "text": "My blender arrived broken and support hasn't answered in 3 days.",
-     "products": ["blender-x2"], "minutes": 240},
-    {"platform": "instagram", "author": "tomfitness", "text": "Love the new protein shaker, best purchase this year!",
-     "products": ["shaker"], "minutes": 200, "sentiment": "positive"},
-    {"platform": "google_reviews", "author": "m.keller", "text": "Waited 40 minutes in store, staff were rude. 1 star.",
-     "minutes": 180},
-    {"platform": "tiktok", "author": "megastar_jules", "text": "This brand's blender literally exploded on me. Never again.",
-     "products": ["blender-x2"], "minutes": 90},
-    {"platform": "facebook", "author": "dave.p", "text": "Is the X2 blender dishwasher safe?",
-     "products": ["blender-x2"], "minutes": 75},
-    {"platform": "trustpilot", "author": "karen_r", "text": "Charged twice for one order and no refund yet. Scam?",
-     "minutes": 60},
-    {"platform": "x", "author": "ana_bakes", "text": "Still waiting. Order #4411. Anyone?", "products": ["blender-x2"],
-     "minutes": 30, "thread_of": 0},
-    {"platform": "linkedin", "author": "j.morales", "text": "Your recall notice mentions injuries. Is this a lawsuit?",
-     "minutes": 15},
-    {"platform": "mastodon", "author": "fediverse_fan", "text": "When will the kettle be back in stock?",
-     "products": ["kettle"], "minutes": 5},
+    {
+        "platform": "x",
+        "author": "ana_bakes",
+        "text": "My blender arrived broken and support hasn't answered in 3 days.",
+        "products": ["blender-x2"],
+        "minutes": 240,
+    },
+    {
+        "platform": "instagram",
+        "author": "tomfitness",
+        "text": "Love the new protein shaker, best purchase this year!",
+        "products": ["shaker"],
+        "minutes": 200,
+        "sentiment": "positive",
+    },
+    {
+        "platform": "google_reviews",
+        "author": "m.keller",
+        "text": "Waited 40 minutes in store, staff were rude. 1 star.",
+        "minutes": 180,
+    },
+    {
+        "platform": "tiktok",
+        "author": "megastar_jules",
+        "text": "This brand's blender literally exploded on me. Never again.",
+        "products": ["blender-x2"],
+        "minutes": 90,
+    },
+    {
+        "platform": "facebook",
+        "author": "dave.p",
+        "text": "Is the X2 blender dishwasher safe?",
+        "products": ["blender-x2"],
+        "minutes": 75,
+    },
+    {
+        "platform": "trustpilot",
+        "author": "karen_r",
+        "text": "Charged twice for one order and no refund yet. Scam?",
+        "minutes": 60,
+    },
+    {
+        "platform": "x",
+        "author": "ana_bakes",
+        "text": "Still waiting. Order #4411. Anyone?",
+        "products": ["blender-x2"],
+        "minutes": 30,
+        "thread_of": 0,
+    },
+    {
+        "platform": "linkedin",
+        "author": "j.morales",
+        "text": "Your recall notice mentions injuries. Is this a lawsuit?",
+        "minutes": 15,
+    },
+    {
+        "platform": "mastodon",
+        "author": "fediverse_fan",
+        "text": "When will the kettle be back in stock?",
+        "products": ["kettle"],
+        "minutes": 5,
+    },
 ]
 
 
@@ -70,7 +114,7 @@ class Command(BaseCommand):
         )
         self._mentions(users["integration"])
         if not options["quiet_logins"]:
-            self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for username, _, _, roles in DEMO_USERS:
                 self.stdout.write(f"  {username:<13} {', '.join(str(r.label) for r in roles)}")
 
@@ -101,18 +145,39 @@ class Command(BaseCommand):
 
     def _rules(self, categories: dict[str, Category]) -> None:
         rules = [
-            dict(name="Influencers and VIPs", position=10, authors=["megastar_jules", "tomfitness"],
-                 set_category=categories["influencer"], set_priority="high", route_to_role=Role.PR,
-                 add_tags=["vip"]),
-            dict(name="Safety and legal words", position=20,
-                 keywords=["exploded", "injury", "injuries", "lawsuit", "recall", "fire"],
-                 set_category=categories["pr-crisis"], set_priority="critical", route_to_role=Role.PR,
-                 add_tags=["safety"]),
-            dict(name="Refunds go to support", position=30, keywords=["refund", "charged twice", "broken"],
-                 set_category=categories["routine-complaint"], route_to_role=Role.SUPPORT_LIAISON,
-                 add_tags=["refund"]),
-            dict(name="Questions", position=40, keywords=["in stock", "dishwasher", "when will"],
-                 set_category=categories["product-inquiry"], set_priority="low"),
+            dict(
+                name="Influencers and VIPs",
+                position=10,
+                authors=["megastar_jules", "tomfitness"],
+                set_category=categories["influencer"],
+                set_priority="high",
+                route_to_role=Role.PR,
+                add_tags=["vip"],
+            ),
+            dict(
+                name="Safety and legal words",
+                position=20,
+                keywords=["exploded", "injury", "injuries", "lawsuit", "recall", "fire"],
+                set_category=categories["pr-crisis"],
+                set_priority="critical",
+                route_to_role=Role.PR,
+                add_tags=["safety"],
+            ),
+            dict(
+                name="Refunds go to support",
+                position=30,
+                keywords=["refund", "charged twice", "broken"],
+                set_category=categories["routine-complaint"],
+                route_to_role=Role.SUPPORT_LIAISON,
+                add_tags=["refund"],
+            ),
+            dict(
+                name="Questions",
+                position=40,
+                keywords=["in stock", "dishwasher", "when will"],
+                set_category=categories["product-inquiry"],
+                set_priority="low",
+            ),
         ]
         for spec in rules:
             TriageRule.objects.get_or_create(name=spec["name"], defaults=spec)

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="CLI token")
-        parser.add_argument("--days", type=int, default=None, help="Expire after this many days (default: never).")
+        parser.add_argument(
+            "--days", type=int, default=None, help="Expire after this many days (default: never)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
