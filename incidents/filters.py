@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.validators import RegexValidator
 from django.contrib.postgres.search import SearchQuery
+from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 
 from incidents.models import OPEN_STATUS_VALUES, Incident, IncidentStatus

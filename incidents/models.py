@@ -93,6 +93,7 @@ class Incident(models.Model):
                 fields=["urgency_rank", "created_at", "id"], condition=IS_OPEN, name="inc_open_urgency"
             ),
             models.Index(fields=["created_at", "id"], name="inc_created"),
+            models.Index(fields=["urgency_rank", "created_at", "id"], name="inc_urgency"),
             models.Index(fields=["status", "urgency_rank", "created_at", "id"], name="inc_status_urgency"),
             models.Index(
                 fields=["category", "urgency_rank", "created_at", "id"], name="inc_category_urgency"

@@ -63,15 +63,22 @@ def test_filters_mirror_the_queue(api: APIClient, responder: Any, manager: Any) 
 def test_search_finds_words_of_later_mentions(api: APIClient) -> None:
     (first,) = mentions_ingest(items=[mention_payload(1, text="late order")], actor=None, actor_label="t")
     mentions_ingest(
-        items=[mention_payload(2, thread_id="ext-1", text="now the refund is missing too")], actor=None, actor_label="t"
+        items=[mention_payload(2, thread_id="ext-1", text="now the refund is missing too")],
+        actor=None,
+        actor_label="t",
     )
     assert ids(api.get(LIST, {"q": "refund"})) == [first.incident_id]
 
 
 def test_bad_filter_values_are_400_with_the_field(api: APIClient) -> None:
-    for params, field in [({"priority": "urgent"}, "priority"), ({"status": "sleeping"}, "status"),
-                          ({"sort": "random"}, "sort"), ({"cursor": "garbage!"}, "cursor"),
-                          ({"page_size": "0"}, "page_size"), ({"category": "abc"}, "category")]:
+    for params, field in [
+        ({"priority": "urgent"}, "priority"),
+        ({"status": "sleeping"}, "status"),
+        ({"sort": "random"}, "sort"),
+        ({"cursor": "garbage!"}, "cursor"),
+        ({"page_size": "0"}, "page_size"),
+        ({"category": "abc"}, "category"),
+    ]:
         response = api.get(LIST, params)
         assert response.status_code == 400, (params, response.content)
         assert field in response.json()["error"]["fields"], response.json()
@@ -80,8 +87,13 @@ def test_bad_filter_values_are_400_with_the_field(api: APIClient) -> None:
 def test_cursor_walks_every_row_once(api: APIClient) -> None:
     now = timezone.now()
     same_time = now - timedelta(hours=1)
-    made = [IncidentFactory(priority=("critical", "high", "normal", "low")[i % 4],
-                            created_at=same_time if i % 3 else now - timedelta(minutes=i)) for i in range(23)]
+    made = [
+        IncidentFactory(
+            priority=("critical", "high", "normal", "low")[i % 4],
+            created_at=same_time if i % 3 else now - timedelta(minutes=i),
+        )
+        for i in range(23)
+    ]
     seen: list[int] = []
     response = api.get(LIST, {"page_size": 5})
     pages = 0
@@ -126,7 +138,10 @@ def test_actions_change_the_incident_and_append_to_its_timeline(api: APIClient, 
     incident = IncidentFactory()
     cat = CategoryFactory(name="Routine")
     url = f"{LIST}{incident.pk}/"
-    assert api.post(url + "assign/", {"assignee": responder.pk}, format="json").json()["assignee"]["id"] == responder.pk
+    assert (
+        api.post(url + "assign/", {"assignee": responder.pk}, format="json").json()["assignee"]["id"]
+        == responder.pk
+    )
     body = api.post(url + "categorize/", {"category": cat.pk}, format="json").json()
     assert body["category"]["name"] == "Routine" and body["status"] == "triaged"
     assert api.post(url + "prioritize/", {"priority": "high"}, format="json").json()["priority"] == "high"
@@ -152,8 +167,12 @@ def test_conflicting_actions_get_409_and_change_nothing(api: APIClient) -> None:
 
 def test_bad_action_input_is_400(api: APIClient) -> None:
     incident = IncidentFactory()
-    for action, body, field in [("assign", {"assignee": 99999}, "assignee"), ("assign", {}, "assignee"),
-                                ("categorize", {"category": "x"}, "category"), ("prioritize", {"priority": "max"}, "priority")]:
+    for action, body, field in [
+        ("assign", {"assignee": 99999}, "assignee"),
+        ("assign", {}, "assignee"),
+        ("categorize", {"category": "x"}, "category"),
+        ("prioritize", {"priority": "max"}, "priority"),
+    ]:
         response = api.post(f"{LIST}{incident.pk}/{action}/", body, format="json")
         assert response.status_code == 400
         assert field in response.json()["error"]["fields"]
@@ -164,12 +183,12 @@ def test_bulk_assign_and_categorize(api: APIClient, responder: Any) -> None:
     incidents = [IncidentFactory() for _ in range(3)]
     cat = CategoryFactory()
     pks = [i.pk for i in incidents]
-    assert api.post(f"{LIST}bulk-assign/", {"incidents": pks, "assignee": responder.pk}, format="json").json() == {
-        "changed": 3
-    }
-    assert api.post(f"{LIST}bulk-categorize/", {"incidents": pks, "category": cat.pk}, format="json").json() == {
-        "changed": 3
-    }
+    assert api.post(
+        f"{LIST}bulk-assign/", {"incidents": pks, "assignee": responder.pk}, format="json"
+    ).json() == {"changed": 3}
+    assert api.post(
+        f"{LIST}bulk-categorize/", {"incidents": pks, "category": cat.pk}, format="json"
+    ).json() == {"changed": 3}
     assert Incident.objects.filter(assignee=responder, category=cat).count() == 3
     missing = api.post(f"{LIST}bulk-assign/", {"incidents": [*pks, 999999], "assignee": None}, format="json")
     assert missing.status_code == 404
@@ -177,12 +196,15 @@ def test_bulk_assign_and_categorize(api: APIClient, responder: Any) -> None:
 
 
 def test_create_by_hand(api: APIClient, responder: Any) -> None:
-    response = api.post(LIST, {"title": "Phone call from a journalist", "priority": "high", "tags": ["Press"]},
-                        format="json")
+    response = api.post(
+        LIST, {"title": "Phone call from a journalist", "priority": "high", "tags": ["Press"]}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "new" and body["tags"] == ["press"]
-    assert body["timeline"][0]["kind"] == "created" and body["timeline"][0]["actor"] == responder.get_full_name()
+    assert (
+        body["timeline"][0]["kind"] == "created" and body["timeline"][0]["actor"] == responder.get_full_name()
+    )
 
 
 def test_categories_list(api: APIClient) -> None:

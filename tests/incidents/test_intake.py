@@ -49,7 +49,11 @@ def test_resending_a_mention_is_a_duplicate_not_an_error(client: APIClient) -> N
     first = client.post(URL, mention_payload(1), format="json").json()
     again = client.post(URL, mention_payload(1, text="edited text"), format="json")
     assert again.status_code == 200
-    assert again.json() == {"status": "duplicate", "mention_id": first["mention_id"], "incident_id": first["incident_id"]}
+    assert again.json() == {
+        "status": "duplicate",
+        "mention_id": first["mention_id"],
+        "incident_id": first["incident_id"],
+    }
     assert Mention.objects.count() == 1 and Incident.objects.count() == 1
     assert Mention.objects.get().text == "My order 1 arrived late"
 
@@ -104,7 +108,9 @@ def test_batch_limit_is_500(client: APIClient) -> None:
         ({"raw": ["not", "an", "object"]}, "raw"),
     ],
 )
-def test_bad_fields_are_named_and_nothing_is_stored(client: APIClient, payload: dict[str, Any], field: str) -> None:
+def test_bad_fields_are_named_and_nothing_is_stored(
+    client: APIClient, payload: dict[str, Any], field: str
+) -> None:
     response = client.post(URL, mention_payload(1, **payload), format="json")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -192,7 +198,9 @@ def source(db: Any) -> IntakeSource:
     return IntakeSource.objects.create(name="Listening", slug="listening", secret="s3cret-value")
 
 
-def signed(source: IntakeSource, body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
+def signed(
+    source: IntakeSource, body: bytes, *, timestamp: int | None = None, secret: str | None = None
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     mac = hmac.new((secret or source.secret).encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
     return {
@@ -204,7 +212,9 @@ def signed(source: IntakeSource, body: bytes, *, timestamp: int | None = None, s
 
 def test_webhook_accepts_a_signed_batch(source: IntakeSource) -> None:
     body = json.dumps([mention_payload(1), mention_payload(2)]).encode()
-    response = APIClient().generic("POST", HOOK, data=body, content_type="application/json", **signed(source, body))
+    response = APIClient().generic(
+        "POST", HOOK, data=body, content_type="application/json", **signed(source, body)
+    )
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 2
     assert TimelineEvent.objects.filter(actor_label="webhook:listening").count() == 2

@@ -38,7 +38,9 @@ def test_same_author_same_platform_joins_within_24_hours_only() -> None:
     (first,) = ingest(mention_payload(1, author_handle="Ana", posted_at=at(0)))
     (second,) = ingest(mention_payload(2, author_handle="ana", posted_at=at(60 * 23)))
     (later,) = ingest(mention_payload(3, author_handle="ana", posted_at=at(60 * 48)))
-    (other_platform,) = ingest(mention_payload(4, author_handle="ana", platform="instagram", posted_at=at(60 * 48)))
+    (other_platform,) = ingest(
+        mention_payload(4, author_handle="ana", platform="instagram", posted_at=at(60 * 48))
+    )
     assert second.incident_id == first.incident_id
     assert later.incident_id != first.incident_id
     assert other_platform.incident_id not in {first.incident_id, later.incident_id}
@@ -89,12 +91,16 @@ def test_keyword_rule_sets_category_priority_role_and_tags(crisis: Category) -> 
 
 def test_vip_author_rule_and_rule_order(crisis: Category) -> None:
     influencer = Category.objects.create(name="Influencer", slug="influencer", tier="high_priority")
-    TriageRule.objects.create(name="VIP", position=10, authors=["@MegaStar"], set_category=influencer,
-                              set_priority="high")
-    TriageRule.objects.create(name="Safety", position=20, keywords=["fire"], set_category=crisis,
-                              set_priority="low")
+    TriageRule.objects.create(
+        name="VIP", position=10, authors=["@MegaStar"], set_category=influencer, set_priority="high"
+    )
+    TriageRule.objects.create(
+        name="Safety", position=20, keywords=["fire"], set_category=crisis, set_priority="low"
+    )
     (vip,) = ingest(mention_payload(1, author_handle="megastar", text="nice shoes"))
-    (both,) = ingest(mention_payload(2, author_handle="megastar", platform="tiktok", text="my charger caught fire"))
+    (both,) = ingest(
+        mention_payload(2, author_handle="megastar", platform="tiktok", text="my charger caught fire")
+    )
     assert Incident.objects.get(pk=vip.incident_id).category_id == influencer.pk
     both_incident = Incident.objects.get(pk=both.incident_id)
     # Later rule wins the category; priority never goes down.
@@ -102,7 +108,9 @@ def test_vip_author_rule_and_rule_order(crisis: Category) -> None:
 
 
 def test_sentiment_and_platform_conditions() -> None:
-    TriageRule.objects.create(name="Angry reviews", sentiment="negative", platform="trustpilot", set_priority="high")
+    TriageRule.objects.create(
+        name="Angry reviews", sentiment="negative", platform="trustpilot", set_priority="high"
+    )
     (angry,) = ingest(mention_payload(1, platform="trustpilot", text="Terrible, awful service. I hate it."))
     (angry_x,) = ingest(mention_payload(2, platform="x", text="Terrible, awful service. I hate it."))
     (happy,) = ingest(mention_payload(3, platform="trustpilot", text="Wonderful, I love it!"))
@@ -124,7 +132,11 @@ def test_given_sentiment_is_kept_and_missing_one_is_computed() -> None:
 def test_a_matching_reply_raises_priority_of_the_open_incident() -> None:
     TriageRule.objects.create(name="Lawyers", keywords=["lawyer"], set_priority="critical")
     (root,) = ingest(mention_payload("root", posted_at=at(0)))
-    ingest(mention_payload("r", author_handle="z", thread_id="ext-root", text="my lawyer will call", posted_at=at(1)))
+    ingest(
+        mention_payload(
+            "r", author_handle="z", thread_id="ext-root", text="my lawyer will call", posted_at=at(1)
+        )
+    )
     incident = Incident.objects.get(pk=root.incident_id)
     assert incident.priority == "critical"
     change = incident.timeline.get(kind="priority_changed")
@@ -133,7 +145,11 @@ def test_a_matching_reply_raises_priority_of_the_open_incident() -> None:
 
 def test_tags_and_products_of_mentions_reach_the_incident() -> None:
     (first,) = ingest(mention_payload(1, tags=["Delivery"], products=["blender-x2"], posted_at=at(0)))
-    ingest(mention_payload(2, thread_id="ext-1", tags=["refund"], products=["blender-x2", "kettle"], posted_at=at(1)))
+    ingest(
+        mention_payload(
+            2, thread_id="ext-1", tags=["refund"], products=["blender-x2", "kettle"], posted_at=at(1)
+        )
+    )
     incident = Incident.objects.get(pk=first.incident_id)
     assert sorted(incident.tags) == ["delivery", "refund"]
     assert sorted(incident.products) == ["blender-x2", "kettle"]

@@ -1,0 +1,61 @@
+"""Closing long-resolved incidents: the service step, its idempotency, and a real Celery worker."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from config.celery import app
+from incidents.models import Incident, TimelineEvent
+from incidents.services.incidents import incidents_close_resolved
+from incidents.tasks import close_resolved_incidents
+from tests.factories import IncidentFactory
+
+
+@pytest.mark.django_db
+def test_only_incidents_resolved_long_enough_are_closed_once() -> None:
+    now = timezone.now()
+    stale = IncidentFactory(status="resolved", resolved_at=now - timedelta(days=8))
+    fresh = IncidentFactory(status="resolved", resolved_at=now - timedelta(days=1))
+    still_open = IncidentFactory(status="in_progress")
+    assert close_resolved_incidents() == 1
+    assert close_resolved_incidents() == 0  # idempotent: nothing left to do
+    stale.refresh_from_db()
+    assert stale.status == "closed" and stale.closed_at is not None
+    assert Incident.objects.get(pk=fresh.pk).status == "resolved"
+    assert Incident.objects.get(pk=still_open.pk).status == "in_progress"
+    assert list(TimelineEvent.objects.filter(incident=stale).values_list("kind", "actor_label")) == [
+        ("closed", "system")
+    ]
+
+
+@pytest.mark.django_db
+def test_batches_until_no_work_is_left() -> None:
+    old = timezone.now() - timedelta(days=30)
+    for _ in range(5):
+        IncidentFactory(status="resolved", resolved_at=old)
+    assert incidents_close_resolved(resolved_before=timezone.now(), limit=2) == 2
+    assert close_resolved_incidents() == 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_task_from_redis() -> None:
+    stale = IncidentFactory(status="resolved", resolved_at=timezone.now() - timedelta(days=9))
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        close_resolved_incidents.delay()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and Incident.objects.get(pk=stale.pk).status != "closed":
+            time.sleep(0.1)
+    assert Incident.objects.get(pk=stale.pk).status == "closed"
+    assert TimelineEvent.objects.filter(incident=stale, kind="closed").count() == 1
+
+
+def test_beat_schedules_the_task(settings: Any) -> None:
+    schedule = app.conf.beat_schedule
+    assert any(entry["task"] == close_resolved_incidents.name for entry in schedule.values())
