@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
 from incidents.models import Incident
@@ -234,3 +235,17 @@ def test_schema_validates_without_warnings() -> None:
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_browser_session_needs_csrf_for_writes(responder: Any) -> None:
+    incident = IncidentFactory()
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(responder)
+    assert browser.get(LIST).status_code == 200
+    url = f"{LIST}{incident.pk}/prioritize/"
+    refused = browser.post(url, {"priority": "high"}, format="json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    token = get_random_string(32)  # as the CSRF cookie a page would have set
+    browser.cookies["csrftoken"] = token
+    accepted = browser.post(url, {"priority": "high"}, format="json", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 200 and accepted.json()["priority"] == "high"
