@@ -14,7 +14,7 @@ from incidents.services.incidents import incident_refresh_search
 from protocols.models import Category, Priority, RoleAssignment, Tier
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -33,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             RoleAssignment.objects.get_or_create(user=self, role=role)
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("slug",)
@@ -43,7 +43,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     tier = Tier.ROUTINE
 
 
-class IncidentFactory(factory.django.DjangoModelFactory):
+class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
     class Meta:
         model = Incident
         skip_postgeneration_save = True

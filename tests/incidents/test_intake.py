@@ -27,8 +27,16 @@ def client(api_for: Any, integration: Any) -> APIClient:
     return api_for(integration)
 
 
-def post_raw(client: APIClient, body: bytes, content_type: str = "application/json") -> Any:
-    return client.generic("POST", URL, data=body, content_type=content_type)
+def post_raw(
+    client: APIClient,
+    body: bytes,
+    content_type: str = "application/json",
+    *,
+    url: str = URL,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """POSTs exact bytes (the stubs type `data` as str, but Django's client sends bytes as they are)."""
+    return client.generic("POST", url, body, content_type, **(headers or {}))  # type: ignore[arg-type]
 
 
 def test_single_mention_opens_an_incident(client: APIClient) -> None:
@@ -212,9 +220,7 @@ def signed(
 
 def test_webhook_accepts_a_signed_batch(source: IntakeSource) -> None:
     body = json.dumps([mention_payload(1), mention_payload(2)]).encode()
-    response = APIClient().generic(
-        "POST", HOOK, data=body, content_type="application/json", **signed(source, body)
-    )
+    response = post_raw(APIClient(), body, url=HOOK, headers=signed(source, body))
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 2
     assert TimelineEvent.objects.filter(actor_label="webhook:listening").count() == 2
@@ -239,7 +245,7 @@ def test_webhook_refuses_bad_signatures_and_replays(source: IntakeSource, tamper
         headers["HTTP_X_FIREBREAK_SOURCE"] = "nobody"
     elif tamper == "no_signature":
         del headers["HTTP_X_FIREBREAK_SIGNATURE"]
-    response = APIClient().generic("POST", HOOK, data=body, content_type="application/json", **headers)
+    response = post_raw(APIClient(), body, url=HOOK, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert Mention.objects.count() == 0
@@ -248,5 +254,5 @@ def test_webhook_refuses_bad_signatures_and_replays(source: IntakeSource, tamper
 def test_webhook_within_window_still_accepted(source: IntakeSource) -> None:
     body = json.dumps(mention_payload(1)).encode()
     headers = signed(source, body, timestamp=int(time.time()) - 290)
-    response = APIClient().generic("POST", HOOK, data=body, content_type="application/json", **headers)
+    response = post_raw(APIClient(), body, url=HOOK, headers=headers)
     assert response.status_code == 201
