@@ -10,6 +10,7 @@ from config.health import healthz
 
 urlpatterns = [
     path("", include("incidents.urls")),
+    path("", include("protocols.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

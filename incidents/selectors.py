@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from config.errors import NotFound, PermissionRefused
@@ -37,3 +38,14 @@ def incident_get(*, user: Any, incident_id: int) -> Incident:
 
 def saved_view_list(*, user: Any) -> QuerySet[SavedView]:
     return SavedView.objects.filter(user_id=user.pk).order_by("name")
+
+
+def assignable_user_list() -> QuerySet[Any]:
+    """Active users holding a role that may take incidents: the choices of every assignee select."""
+    roles = policies.ACTION_ROLES["incident.assign_self"]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, role_assignments__role__in=roles)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

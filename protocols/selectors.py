@@ -42,3 +42,8 @@ def triage_rule_list_active() -> list[TriageRule]:
 
 def api_token_list(*, user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at")
+
+
+def api_token_get_own(*, user: Any, token_id: int) -> ApiToken | None:
+    """One of the user's own tokens; another user's token reads as missing."""
+    return ApiToken.objects.filter(user_id=user.pk, pk=token_id).first()

@@ -1,0 +1,254 @@
+"""Forms of the browser pages: they parse and validate what a page posts, and render the filter bar;
+the writes themselves happen in services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import QueryDict
+
+from incidents import selectors
+from incidents.filters import STATUS_CHOICES
+from incidents.keyset import DEFAULT_SORT, SORTS
+from incidents.models import SavedView
+from incidents.services.incidents import BULK_MAX, SETTABLE_STATUSES
+from protocols.models import Category, Platform, Priority
+from protocols.selectors import category_list
+
+# Query parameters that describe a position in the list, not the view itself.
+NOT_PART_OF_A_VIEW = ("cursor",)
+# Values that mean the same as leaving the parameter out.
+IMPLIED = {("status", "open"), ("sort", DEFAULT_SORT)}
+
+
+def user_label(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def view_query(query: str | QueryDict) -> str:
+    """A queue query string reduced to what defines the view: no cursor, no empty values."""
+    data = QueryDict(query) if isinstance(query, str) else query
+    pairs = [
+        (key, value)
+        for key in sorted(data)
+        if key not in NOT_PART_OF_A_VIEW
+        for value in data.getlist(key)
+        if value.strip() and (key, value) not in IMPLIED
+    ]
+    return urlencode(pairs)
+
+
+class CommaListField(forms.CharField):
+    """Tags or products typed as `a, b, c`."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class IncidentIdsField(forms.Field):
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Choose at least one incident.",
+        "invalid": "Invalid incident id.",
+    }
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            ids = [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if len(ids) > BULK_MAX:
+            raise forms.ValidationError(f"At most {BULK_MAX} incidents at once.", code="too_many")
+        return ids
+
+
+def _set_choices(form: forms.BaseForm, name: str, choices: list[tuple[str, str]]) -> None:
+    """Fills a ChoiceField once the form knows its categories and users."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    field.choices = choices
+
+
+def _use_active_categories(form: forms.BaseForm) -> None:
+    field = form.fields["category"]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError("category is not a model choice field")
+    field.queryset = category_list()
+
+
+def _assignee_choices(users: Iterable[Any], *, me: bool) -> list[tuple[str, str]]:
+    choices = [("", "Unassigned")]
+    if me:
+        choices.append(("me", "Me"))
+    return choices + [(str(u.pk), user_label(u)) for u in users]
+
+
+class QueueFilterForm(forms.Form):
+    """Renders the queue's filter bar; IncidentFilter does the filtering."""
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "id": "filter-q",
+                "placeholder": "Search title, description, mentions or #id   ( / )",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    # The defaults carry an empty value, so a filtered address names only what differs from them.
+    status = forms.ChoiceField(
+        choices=[("", "All open"), *[(value, label) for value, label in STATUS_CHOICES if value != "open"]],
+        required=False,
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "Any priority"), ("high,critical", "High + critical"), *reversed(Priority.choices)],
+        required=False,
+    )
+    category = forms.ChoiceField(required=False)
+    platform = forms.ChoiceField(choices=[("", "Any platform"), *Platform.choices], required=False)
+    assignee = forms.ChoiceField(required=False)
+    tag = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "tag"}))
+    product = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "product"}))
+    sort = forms.ChoiceField(
+        choices=[("" if key == DEFAULT_SORT else key, sort.label) for key, sort in SORTS.items()],
+        required=False,
+    )
+
+    def __init__(self, data: Any, *, categories: Sequence[Category], users: Sequence[Any]) -> None:
+        data = data.copy()
+        # `priority=high&priority=critical` and `priority=critical,high` both mean the combined option.
+        priorities = sorted({p for raw in data.getlist("priority") for p in raw.split(",") if p})
+        if priorities == ["critical", "high"]:
+            data["priority"] = "high,critical"
+        super().__init__(data, prefix=None)
+        _set_choices(
+            self,
+            "category",
+            [
+                ("", "Any category"),
+                ("none", "No category"),
+                *[(str(c.pk), c.name) for c in categories],
+            ],
+        )
+        _set_choices(
+            self,
+            "assignee",
+            [
+                ("", "Anyone"),
+                ("me", "Me"),
+                ("none", "Unassigned"),
+                *[(str(u.pk), user_label(u)) for u in users],
+            ],
+        )
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("id", f"filter-{name}")
+
+
+class IncidentCreateForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        label="Issue Description", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.none(), required=False, empty_label="No category"
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    assignee = forms.ChoiceField(required=False)
+    tags = CommaListField(required=False, help_text="Comma-separated.")
+    products = CommaListField(required=False, help_text="Comma-separated.")
+    follow_up_required = forms.BooleanField(label="Follow-up Required", required=False)
+
+    def __init__(self, *args: Any, users: Sequence[Any], may_assign_self: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _use_active_categories(self)
+        _set_choices(self, "assignee", _assignee_choices(users, me=may_assign_self))
+
+
+class DetailsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        label="Issue Description", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    follow_up_required = forms.BooleanField(label="Follow-up Required", required=False)
+    tags = CommaListField(required=False, help_text="Comma-separated.")
+    products = CommaListField(required=False, help_text="Comma-separated.")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.RegexField(regex=r"^(|me|\d+)$", required=False)
+
+
+class CategoryForm(forms.Form):
+    category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _use_active_categories(self)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=[(s.value, s.label) for s in SETTABLE_STATUSES])
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class BulkForm(forms.Form):
+    op = forms.ChoiceField(
+        choices=[("assign_me", "Assign to me"), ("assign", "Assign"), ("categorize", "Categorize")]
+    )
+    incidents = IncidentIdsField()
+    bulk_assignee = forms.RegexField(regex=r"^(|none|\d+)$", required=False)
+    bulk_category = forms.RegexField(regex=r"^(|none|\d+)$", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        op = cleaned.get("op")
+        if op == "assign" and not cleaned.get("bulk_assignee"):
+            self.add_error("bulk_assignee", "Choose who to assign the incidents to.")
+        if op == "categorize" and not cleaned.get("bulk_category"):
+            self.add_error("bulk_category", "Choose a category.")
+        return cleaned
+
+
+class SavedViewForm(forms.ModelForm):
+    class Meta:
+        model = SavedView
+        fields = ["name", "query"]
+        widgets = {"query": forms.HiddenInput}
+
+    def __init__(self, data: Any, *, user: Any) -> None:
+        super().__init__(data, instance=SavedView(user=user))
+        self.user = user
+        self.fields["query"].required = False  # the default view (all open) has an empty query
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the view a name.")
+        if selectors.saved_view_list(user=self.user).filter(name=name).exists():
+            raise forms.ValidationError(f"You already have a view called “{name}”.")
+        return name
+
+    def clean_query(self) -> str:
+        return view_query(self.cleaned_data.get("query") or "")

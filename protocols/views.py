@@ -1,0 +1,76 @@
+"""Browser page for a user's own API tokens: list them, create one (its secret is shown once, in the
+answer to the POST that created it) and revoke one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from config.errors import NotFound
+from incidents.views import first_error, page_context, team_view
+from protocols.selectors import api_token_get_own, api_token_list
+from protocols.services import api_token_create, api_token_revoke
+
+MAX_EXPIRY_DAYS = 3650
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, widget=forms.TextInput(attrs={"placeholder": "e.g. Listening tool"})
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires in (days)",
+        required=False,
+        min_value=1,
+        max_value=MAX_EXPIRY_DAYS,
+        help_text="Leave empty for a token that does not expire.",
+    )
+
+
+@never_cache  # the answer to a create holds the secret; no cache or back button may keep it
+@team_view("token.manage_own")
+def tokens(request: HttpRequest) -> HttpResponse:
+    issued = None
+    status = 200
+    form = TokenCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            days = form.cleaned_data["expires_in_days"]
+            expires_at = timezone.now() + timedelta(days=days) if days else None
+            issued = api_token_create(
+                user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
+            )
+            form = TokenCreateForm()
+        else:
+            messages.error(request, first_error(form))
+            status = 400
+    context: dict[str, Any] = {
+        **page_context(request),
+        "nav": "tokens",
+        "form": form,
+        "issued": issued,
+        "tokens": list(api_token_list(user=request.user)),
+        "now": timezone.now(),
+    }
+    return render(request, "protocols/tokens.html", context, status=status)
+
+
+@team_view("token.manage_own")
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = api_token_get_own(user=request.user, token_id=token_id)
+    if token is None:
+        raise NotFound("API token not found.")
+    if api_token_revoke(token=token):
+        messages.success(request, f"Revoked the token “{token.name}”. Clients using it now get 401.")
+    else:
+        messages.info(request, f"The token “{token.name}” was already revoked.")
+    return redirect("protocols:tokens")
