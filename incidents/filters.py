@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_filters
 from django.contrib.postgres.search import SearchQuery
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
+from incidents.keyset import DEFAULT_SORT
 from incidents.models import OPEN_STATUS_VALUES, Incident, IncidentStatus
-from protocols.models import Category, Platform, Priority, Role
+from protocols.models import Platform, Priority, Role
 
 STATUS_CHOICES = [("open", "Open (any open state)"), ("all", "All"), *IncidentStatus.choices]
+# Query parameters that describe a position in the list, not the view itself.
+NOT_PART_OF_A_VIEW = ("cursor",)
+# Values that mean the same as leaving the parameter out.
+IMPLIED = {("status", "open"), ("sort", DEFAULT_SORT)}
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -94,5 +101,14 @@ class IncidentFilter(django_filters.FilterSet):
         return qs.filter(condition)
 
 
-def category_choices() -> list[tuple[str, str]]:
-    return [(str(c.pk), c.name) for c in Category.objects.filter(is_active=True).order_by("name")]
+def view_query(query: str | QueryDict) -> str:
+    """A queue query string reduced to what defines the view: no cursor, no empty values."""
+    data = QueryDict(query) if isinstance(query, str) else query
+    pairs = [
+        (key, value)
+        for key in sorted(data)
+        if key not in NOT_PART_OF_A_VIEW
+        for value in data.getlist(key)
+        if value.strip() and (key, value) not in IMPLIED
+    ]
+    return urlencode(pairs)

@@ -5,40 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
-from django.http import QueryDict
 
-from incidents import selectors
+from config.errors import ValidationFailed
 from incidents.filters import STATUS_CHOICES
 from incidents.keyset import DEFAULT_SORT, SORTS
 from incidents.models import SavedView
-from incidents.services.incidents import BULK_MAX, SETTABLE_STATUSES
+from incidents.presenters import user_label
+from incidents.services.incidents import BULK_MAX, SETTABLE_STATUSES, user_for_assignment
+from incidents.services.saved_views import saved_view_create
 from protocols.models import Category, Platform, Priority
 from protocols.selectors import category_list
 
-# Query parameters that describe a position in the list, not the view itself.
-NOT_PART_OF_A_VIEW = ("cursor",)
-# Values that mean the same as leaving the parameter out.
-IMPLIED = {("status", "open"), ("sort", DEFAULT_SORT)}
 
-
-def user_label(user: Any) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-def view_query(query: str | QueryDict) -> str:
-    """A queue query string reduced to what defines the view: no cursor, no empty values."""
-    data = QueryDict(query) if isinstance(query, str) else query
-    pairs = [
-        (key, value)
-        for key in sorted(data)
-        if key not in NOT_PART_OF_A_VIEW
-        for value in data.getlist(key)
-        if value.strip() and (key, value) not in IMPLIED
-    ]
-    return urlencode(pairs)
+def chosen_assignee(raw: str, *, user: Any) -> Any | None:
+    """An assignee select's value as a user: "me", an active user's id, or empty for nobody."""
+    if raw == "me":
+        return user
+    return user_for_assignment(user_id=int(raw) if raw else None)
 
 
 class CommaListField(forms.CharField):
@@ -231,24 +216,26 @@ class BulkForm(forms.Form):
         return cleaned
 
 
-class SavedViewForm(forms.ModelForm):
-    class Meta:
-        model = SavedView
-        fields = ["name", "query"]
-        widgets = {"query": forms.HiddenInput}
+class SavedViewForm(forms.Form):
+    """Parses the sidebar's "save current view" form; saved_view_create decides what is stored."""
+
+    name = forms.CharField(max_length=60)
+    query = forms.CharField(required=False)  # empty for the default view (all open)
 
     def __init__(self, data: Any, *, user: Any) -> None:
-        super().__init__(data, instance=SavedView(user=user))
+        super().__init__(data)
         self.user = user
-        self.fields["query"].required = False  # the default view (all open) has an empty query
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the view a name.")
-        if selectors.saved_view_list(user=self.user).filter(name=name).exists():
-            raise forms.ValidationError(f"You already have a view called “{name}”.")
-        return name
-
-    def clean_query(self) -> str:
-        return view_query(self.cleaned_data.get("query") or "")
+    def save(self) -> SavedView | None:
+        """The saved view, or None when the service refused it; its reasons become the form's errors."""
+        try:
+            return saved_view_create(
+                user=self.user, name=self.cleaned_data["name"], query=self.cleaned_data["query"]
+            )
+        except ValidationFailed as exc:
+            if not exc.fields:
+                self.add_error(None, exc.message)
+            for field, errors in exc.fields.items():
+                for error in errors:
+                    self.add_error(field if field in self.fields else None, error)
+            return None

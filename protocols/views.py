@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.errors import NotFound
-from incidents.views import first_error, page_context, team_view
+from config.pages import first_error, page_context, team_view
 from protocols.selectors import api_token_get_own, api_token_list
 from protocols.services import api_token_create, api_token_revoke
 

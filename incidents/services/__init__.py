@@ -1,1 +1,1 @@
-"""Every write to incidents and mentions goes through these services."""
+"""Every write to incidents, mentions and saved views goes through these services."""

@@ -44,7 +44,11 @@ def _cas_update(incident: Incident, expected: dict[str, Any], changes: dict[str,
 
 
 def _user_ref(user: Any | None) -> dict[str, Any] | None:
-    return None if user is None else {"id": user.pk, "username": user.get_username()}
+    """How an event remembers a person: the name as it read then, even if the account changes later."""
+    if user is None:
+        return None
+    username = user.get_username()
+    return {"id": user.pk, "username": username, "name": user.get_full_name() or username}
 
 
 def _triaged_if_new(incident: Incident) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def test_responder_triages_a_new_mention_by_keyboard(
         expect(timeline.locator(".tl-categorized .tl-changes li", has_text="Category:")).to_have_text(
             "Category: none → Routine complaint"
         )
-        expect(timeline.locator(".tl-assigned")).to_contain_text("Assignee: none → riley")
+        expect(timeline.locator(".tl-assigned")).to_contain_text(f"Assignee: none → {me}")
         expect(page.locator("#incident-summary")).to_contain_text("Routine complaint")
         page.screenshot(path=ARTIFACTS / "incident.png", full_page=True)
 

@@ -1,0 +1,161 @@
+"""The incident page, its POST actions (assign, categorize, prioritize, status, edit, resolve, reopen)
+and the new-incident form. An action answers with its queue row, the page's panels, or a redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from config.errors import NotFound, PermissionRefused, ValidationFailed
+from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
+from incidents import forms, policies, selectors
+from incidents.models import IncidentStatus
+from incidents.presenters import assignee_phrase, queue_rows, timeline_entry
+from incidents.services import incidents as services
+from incidents.views.queue import row_context
+from protocols.models import Priority
+from protocols.selectors import category_list
+
+
+def _incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> dict[str, Any]:
+    user = request.user
+    incident = selectors.incident_get(user=user, incident_id=incident_id)
+    categories = list(category_list(include_inactive=True))
+    names = {c.pk: c.name for c in categories}
+    allowed = policies.allowed_actions(user=user)
+    return {
+        **page_context(request),
+        "incident": incident,
+        "mentions": list(incident.mentions.all()),
+        "timeline": [timeline_entry(e, names) for e in incident.timeline.all()],
+        "categories": [c for c in categories if c.is_active],
+        "users": list(selectors.assignable_user_list()) if "incident.assign_other" in allowed else [],
+        "priorities": Priority.choices,
+        "settable_statuses": [(s.value, s.label) for s in services.SETTABLE_STATUSES],
+        "is_mine": incident.assignee_id == user.pk,
+        "details_form": forms.DetailsForm(
+            initial={name: getattr(incident, name) for name in services.EDITABLE_FIELDS},
+            auto_id=f"edit-{incident.pk}-%s",
+        ),
+        **extra,
+    }
+
+
+@team_view("incident.view")
+def incident_detail(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    return render(request, "incidents/incident_detail.html", _incident_context(request, incident_id))
+
+
+def _after_change(request: HtmxHttpRequest, incident_id: int, message: str) -> HttpResponse:
+    """A queue row posts for its row, the incident page for its panels, a plain form for a redirect."""
+    flash = [("success", message)]
+    target = request.htmx.target if request.htmx else None
+    if target and target.startswith("row-"):
+        incident = selectors.incident_base(user=request.user).filter(pk=incident_id).first()
+        if incident is None:
+            raise NotFound("Incident not found.")
+        context = {
+            **page_context(request),
+            **row_context(request, safe_next(request) or reverse("incidents:queue")),
+            "row": queue_rows([incident], user=request.user)[0],
+            "flash": flash,
+        }
+        return render(request, "incidents/_queue_row_update.html", context)
+    if request.htmx:
+        context = _incident_context(request, incident_id, flash=flash)
+        return render(request, "incidents/_incident_update.html", context)
+    messages.success(request, message)
+    return redirect(safe_next(request) or reverse("incidents:incident_detail", args=[incident_id]))
+
+
+@team_view("incident.view")
+@require_POST
+def incident_assign(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    raw = valid_data(forms.AssignForm(request.POST))["assignee"]
+    assignee = forms.chosen_assignee(raw, user=request.user)
+    if not policies.can_assign(user=request.user, assignee=assignee):
+        raise PermissionRefused("Your role does not allow assigning incidents to someone else.")
+    services.incident_assign(actor=request.user, incident_id=incident_id, assignee=assignee)
+    who = assignee_phrase(assignee, viewer=request.user)
+    message = f"#{incident_id} unassigned." if assignee is None else f"#{incident_id} assigned to {who}."
+    return _after_change(request, incident_id, message)
+
+
+@team_view("incident.categorize")
+@require_POST
+def incident_categorize(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    category = valid_data(forms.CategoryForm(request.POST))["category"]
+    services.incident_categorize(actor=request.user, incident_id=incident_id, category=category)
+    return _after_change(
+        request, incident_id, f"#{incident_id} category set to {category.name if category else 'none'}."
+    )
+
+
+@team_view("incident.prioritize")
+@require_POST
+def incident_prioritize(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    priority = valid_data(forms.PriorityForm(request.POST))["priority"]
+    services.incident_set_priority(actor=request.user, incident_id=incident_id, priority=priority)
+    return _after_change(request, incident_id, f"#{incident_id} priority set to {Priority(priority).label}.")
+
+
+@team_view("incident.edit")
+@require_POST
+def incident_status(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    status = valid_data(forms.StatusForm(request.POST))["status"]
+    services.incident_set_status(actor=request.user, incident_id=incident_id, status=status)
+    return _after_change(
+        request, incident_id, f"#{incident_id} is now {IncidentStatus(status).label.lower()}."
+    )
+
+
+@team_view("incident.edit")
+@require_POST
+def incident_edit(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    data = valid_data(forms.DetailsForm(request.POST))
+    services.incident_update_details(actor=request.user, incident_id=incident_id, **data)
+    return _after_change(request, incident_id, f"#{incident_id} details saved.")
+
+
+@team_view("incident.resolve")
+@require_POST
+def incident_resolve(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    note = valid_data(forms.NoteForm(request.POST))["note"]
+    services.incident_resolve(actor=request.user, incident_id=incident_id, note=note)
+    return _after_change(request, incident_id, f"#{incident_id} resolved.")
+
+
+@team_view("incident.reopen")
+@require_POST
+def incident_reopen(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    note = valid_data(forms.NoteForm(request.POST))["note"]
+    services.incident_reopen(actor=request.user, incident_id=incident_id, note=note)
+    return _after_change(request, incident_id, f"#{incident_id} reopened.")
+
+
+@team_view("incident.create")
+def incident_create(request: HtmxHttpRequest) -> HttpResponse:
+    allowed = policies.allowed_actions(user=request.user)
+    users = list(selectors.assignable_user_list()) if "incident.assign_other" in allowed else []
+    form = forms.IncidentCreateForm(
+        request.POST if request.method == "POST" else None,
+        users=users,
+        may_assign_self="incident.assign_self" in allowed,
+    )
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        assignee = forms.chosen_assignee(data.pop("assignee"), user=request.user)
+        try:
+            incident = services.incident_create(actor=request.user, assignee=assignee, **data)
+        except ValidationFailed as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Incident #{incident.pk} opened.")
+            return redirect("incidents:incident_detail", incident_id=incident.pk)
+    context = {**page_context(request), "nav": "new", "form": form}
+    return render(request, "incidents/incident_form.html", context, status=400 if form.is_bound else 200)
