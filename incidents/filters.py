@@ -6,13 +6,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from incidents.keyset import DEFAULT_SORT
-from incidents.models import OPEN_STATUS_VALUES, Incident, IncidentStatus
+from incidents.models import OPEN_STATUS_VALUES, Incident, IncidentStatus, Mention
 from protocols.models import Platform, Priority, Role
 
 STATUS_CHOICES = [("open", "Open (any open state)"), ("all", "All"), *IncidentStatus.choices]
@@ -95,7 +95,14 @@ class IncidentFilter(django_filters.FilterSet):
         if not value:
             return qs
         query = SearchQuery(value, search_type="websearch", config="english")
-        condition = Q(search_vector=query)
+        # Title/description hits and hits in the mentions' text, each found through its own GIN index.
+        in_incident = Incident.objects.filter(search_vector=query).values("pk")
+        in_mentions = (
+            Mention.objects.annotate(document=SearchVector("text", config="english"))
+            .filter(document=query, incident__isnull=False)
+            .values("incident_id")
+        )
+        condition = Q(pk__in=in_incident.union(in_mentions))
         if value.isdigit():
             condition |= Q(pk=int(value))
         return qs.filter(condition)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
@@ -104,14 +104,9 @@ class Incident(models.Model):
             models.Index(
                 fields=["platform", "urgency_rank", "created_at", "id"], name="inc_platform_urgency"
             ),
-            models.Index(fields=["priority", "created_at", "id"], name="inc_priority_created"),
-            models.Index(
-                fields=["urgency_rank", "created_at", "id"],
-                condition=IS_OPEN & Q(assignee__isnull=True),
-                name="inc_open_unassigned",
-            ),
             models.Index(fields=["thread_key"], condition=IS_OPEN, name="inc_open_thread"),
-            models.Index(fields=["author_key", "last_mention_at"], condition=IS_OPEN, name="inc_open_author"),
+            # Not on last_mention_at: adding a mention then changes no indexed column (a HOT update).
+            models.Index(fields=["author_key"], condition=IS_OPEN, name="inc_open_author"),
             GinIndex(fields=["tags"], name="inc_tags_gin"),
             GinIndex(fields=["products"], name="inc_products_gin"),
             GinIndex(fields=["search_vector"], name="inc_search_gin"),
@@ -153,6 +148,8 @@ class Mention(models.Model):
             ),
         ]
         indexes = [
+            # Free-text search over what people wrote; the queue joins hits back to their incidents.
+            GinIndex(SearchVector("text", config="english"), name="mention_search_gin"),
             models.Index(fields=["incident", "posted_at"], name="mention_incident_posted"),
             models.Index(fields=["posted_at"], name="mention_posted"),
         ]

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg2.extras import execute_values
 
 from config.errors import Conflict
 from incidents.intake import MentionInput, parse_mention
@@ -134,7 +133,7 @@ def _store(
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
     with connection.cursor() as django_cursor:
-        cur = django_cursor.cursor  # the psycopg2 cursor, for execute_values
+        cur = django_cursor.cursor  # the raw psycopg2 cursor: no per-statement wrapper overhead
         buckets = sorted(
             {_bucket(m.thread_key) for _, m, _ in valid}
             | {_bucket(m.author_key) for _, m, _ in valid}
@@ -146,9 +145,12 @@ def _store(
         )
         outcome: dict[tuple[str, str], tuple[str, int, int | None]] = {}
         cur.execute(
-            "SELECT m.id, m.platform, m.external_id, m.incident_id FROM incidents_mention m "
-            "JOIN unnest(%s::text[], %s::text[]) AS k(platform, external_id) "
-            "ON m.platform = k.platform AND m.external_id = k.external_id",
+            # LATERAL with OFFSET 0 (not flattened into a hash join): one unique-index probe per key,
+            # which stays cheap however large the mentions table grows.
+            "SELECT m.id, m.platform, m.external_id, m.incident_id "
+            "FROM unnest(%s::text[], %s::text[]) AS k(platform, external_id) CROSS JOIN LATERAL ("
+            "  SELECT id, platform, external_id, incident_id FROM incidents_mention "
+            "  WHERE platform = k.platform AND external_id = k.external_id OFFSET 0) AS m",
             ([m.platform for _, m, _ in valid], [m.external_id for _, m, _ in valid]),
         )
         for mention_id, platform, external_id, incident_id in cur.fetchall():
@@ -164,42 +166,42 @@ def _store(
         new_incidents, touched, incident_of = placement
         _insert_incidents(cur, new_incidents, now=now, actor_id=actor_id)
 
-        rows = []
-        for mention, computed in fresh:
-            target = incident_of[mention.key]
-            incident_id = target.id
-            rows.append(
-                (
-                    mention.platform,
-                    mention.external_id,
-                    mention.url,
-                    mention.author_handle,
-                    mention.author_name,
-                    mention.text,
-                    mention.posted_at,
-                    mention.thread_id,
-                    mention.parent_id,
-                    mention.language,
-                    mention.sentiment,
-                    computed,
-                    mention.tags,
-                    mention.products,
-                    mention.raw_json,
-                    incident_id,
-                    now,
-                )
-            )
-        inserted = execute_values(
-            cur,
+        rows = [
+            {
+                "platform": m.platform,
+                "external_id": m.external_id,
+                "url": m.url,
+                "author_handle": m.author_handle,
+                "author_name": m.author_name,
+                "body": m.text,
+                "posted_at": m.posted_at.isoformat(),
+                "thread_id": m.thread_id,
+                "parent_id": m.parent_id,
+                "language": m.language,
+                "sentiment": m.sentiment,
+                "computed": computed,
+                "tags": m.tags,
+                "products": m.products,
+                "raw": m.raw_json,
+                "incident_id": incident_of[m.key].id,
+            }
+            for m, computed in fresh
+        ]
+        cur.execute(
             "INSERT INTO incidents_mention (platform, external_id, url, author_handle, author_name, text, "
             "posted_at, thread_id, parent_id, language, sentiment, sentiment_is_computed, tags, products, "
-            "raw, incident_id, received_at) VALUES %s ON CONFLICT (platform, external_id) DO NOTHING "
-            "RETURNING id, platform, external_id, incident_id",
-            rows,
-            template="(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s::jsonb,%s,%s)",
-            page_size=len(rows),
-            fetch=True,
+            "raw, incident_id, received_at) "
+            "SELECT r.platform, r.external_id, r.url, r.author_handle, r.author_name, r.body, "
+            "r.posted_at, r.thread_id, r.parent_id, r.language, r.sentiment, r.computed, r.tags, r.products, "
+            "r.raw::jsonb, r.incident_id, %s FROM json_to_recordset(%s::json) AS r(platform text, "
+            "external_id text, url text, author_handle text, author_name text, body text, "
+            "posted_at timestamptz, thread_id text, "
+            "parent_id text, language text, sentiment text, computed boolean, tags varchar[], "
+            "products varchar[], raw text, incident_id bigint) "
+            "ON CONFLICT (platform, external_id) DO NOTHING RETURNING id, platform, external_id, incident_id",
+            (now, _json(rows)),
         )
+        inserted = cur.fetchall()
         if len(inserted) != len(rows):
             # Only possible if a writer bypassed the bucket locks; roll back rather than half-store.
             raise Conflict("A concurrent request stored some of these mentions first; retry the request.")
@@ -275,6 +277,12 @@ def _place(
     return new_incidents, {t.id: t for t in touched.values() if t.mentions}, incident_of
 
 
+def _json(rows: list[dict[str, Any]]) -> str:
+    """One JSON document per statement: PostgreSQL unpacks it with json_to_recordset, which is far
+    cheaper than formatting hundreds of VALUES tuples on the client."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
 def _search_text(parts: list[str]) -> str:
     return " ".join(parts)[:SEARCH_TEXT_MAX]
 
@@ -288,40 +296,40 @@ def _insert_incidents(
     for incident in new_incidents:
         first = incident.mentions[0]
         title = _title_for(first)
-        description = first.text
         rows.append(
-            (
-                title,
-                description,
-                incident.outcome.category_id,
-                incident.outcome.priority or Priority.NORMAL.value,
-                IncidentStatus.NEW.value,
-                incident.outcome.role or Role.RESPONDER.value,
-                incident.tags,
-                incident.products,
-                first.platform,
-                incident.thread_key,
-                incident.author_key,
-                len(incident.mentions),
-                max(m.posted_at for m in incident.mentions),
-                _search_text([title, *(m.text for m in incident.mentions)]),
-                now,
-                now,
-            )
+            {
+                "title": title,
+                "description": first.text,
+                "category_id": incident.outcome.category_id,
+                "priority": incident.outcome.priority or Priority.NORMAL.value,
+                "assigned_role": incident.outcome.role or Role.RESPONDER.value,
+                "tags": incident.tags,
+                "products": incident.products,
+                "platform": first.platform,
+                "thread_key": incident.thread_key,
+                "author_key": incident.author_key,
+                "n": len(incident.mentions),
+                "last_at": max(m.posted_at for m in incident.mentions).isoformat(),
+                "search": _search_text([title, first.text]),
+            }
         )
-    ids = execute_values(
-        cur,
+    # Within one batch every new incident has its own thread key, so it maps the returned ids back.
+    cur.execute(
         "INSERT INTO incidents_incident (title, description, category_id, priority, status, assigned_role, "
         "tags, products, platform, thread_key, author_key, mention_count, last_mention_at, search_vector, "
-        "created_at, updated_at, follow_up_required) VALUES %s RETURNING id",
-        rows,
-        template="(%s,%s,%s,%s,%s,%s,%s::varchar[],%s::varchar[],%s,%s,%s,%s,%s,"
-        "to_tsvector('english', %s),%s,%s,false)",
-        page_size=len(rows),
-        fetch=True,
+        "created_at, updated_at, follow_up_required) "
+        "SELECT r.title, r.description, r.category_id, r.priority, %s, r.assigned_role, r.tags, "
+        "r.products, r.platform, r.thread_key, r.author_key, r.n, r.last_at, "
+        "to_tsvector('english', r.search), %s, %s, false "
+        "FROM json_to_recordset(%s::json) AS r(title text, description text, category_id bigint, "
+        "priority text, "
+        "assigned_role text, tags varchar[], products varchar[], platform text, thread_key text, "
+        "author_key text, n int, last_at timestamptz, search text) RETURNING id, thread_key",
+        (IncidentStatus.NEW.value, now, now, _json(rows)),
     )
-    for incident, (incident_id,) in zip(new_incidents, ids, strict=True):
-        incident.id = incident_id
+    ids = dict((key, incident_id) for incident_id, key in cur.fetchall())
+    for incident in new_incidents:
+        incident.id = ids[incident.thread_key]
 
 
 def _update_touched(cur: Any, touched: list[_Touched], *, now: datetime) -> dict[int, tuple[str, str]]:
@@ -330,39 +338,36 @@ def _update_touched(cur: Any, touched: list[_Touched], *, now: datetime) -> dict
     if not touched:
         return {}
     rows = [
-        (
-            t.id,
-            len(t.mentions),
-            max(m.posted_at for m in t.mentions),
-            _search_text([m.text for m in t.mentions]),
-            t.tags,
-            t.products,
-            t.raise_to,
-            now,
-        )
+        {
+            "id": t.id,
+            "n": len(t.mentions),
+            "last_at": max(m.posted_at for m in t.mentions).isoformat(),
+            "tags": t.tags,
+            "products": t.products,
+            "raise_to": t.raise_to,
+        }
         for t in touched
     ]
-    # Priority only goes up: the CASE keeps the higher of the current and the rule's priority.
-    changed = execute_values(
-        cur,
+    # Priority only goes up: the CASE keeps the higher of the current and the rule's priority. Tags are
+    # only appended when new, so the common case changes no indexed column and PostgreSQL can update
+    # the row in place (HOT). Joining the table again as `old` reads the row as it was, for the timeline.
+    cur.execute(
         "UPDATE incidents_incident AS i SET mention_count = i.mention_count + v.n, "
         "last_mention_at = GREATEST(i.last_mention_at, v.last_at), "
-        "search_vector = COALESCE(i.search_vector, ''::tsvector) || to_tsvector('english', v.body), "
-        "tags = ARRAY(SELECT DISTINCT unnest(i.tags || v.tags)), "
-        "products = ARRAY(SELECT DISTINCT unnest(i.products || v.products)), "
+        "tags = i.tags || ARRAY(SELECT unnest(v.tags) EXCEPT SELECT unnest(i.tags)), "
+        "products = i.products || ARRAY(SELECT unnest(v.products) EXCEPT SELECT unnest(i.products)), "
         "priority = CASE WHEN v.raise_to IS NULL THEN i.priority "
         "  WHEN array_position(ARRAY['low','normal','high','critical'], v.raise_to) > "
         "       array_position(ARRAY['low','normal','high','critical'], i.priority::text) THEN v.raise_to "
         "  ELSE i.priority END, "
-        "updated_at = v.at "
-        "FROM (VALUES %s) AS v(id, n, last_at, body, tags, products, raise_to, at) "
+        "updated_at = %s "
+        "FROM json_to_recordset(%s::json) AS v(id bigint, n int, last_at timestamptz, "
+        "tags varchar[], products varchar[], raise_to text) "
         "JOIN incidents_incident AS old ON old.id = v.id "
         "WHERE i.id = v.id RETURNING i.id, old.priority, i.priority",
-        rows,
-        template="(%s,%s::int,%s::timestamptz,%s::text,%s::varchar[],%s::varchar[],%s::varchar,%s::timestamptz)",
-        page_size=len(rows),
-        fetch=True,
+        (now, _json(rows)),
     )
+    changed = cur.fetchall()
     return {incident_id: (old, new) for incident_id, old, new in changed if old != new}
 
 
@@ -376,13 +381,13 @@ def _insert_events(
     actor_id: int | None,
     actor_label: str,
 ) -> None:
-    events: list[tuple[Any, ...]] = []
+    events: list[dict[str, Any]] = []
 
     def add(
         incident_id: int | None, kind: str, before: dict[str, Any], after: dict[str, Any], note: str
     ) -> None:
         events.append(
-            (incident_id, kind, actor_id, actor_label, json.dumps(before), json.dumps(after), note, now)
+            {"incident_id": incident_id, "kind": kind, "before": before, "after": after, "note": note}
         )
 
     for incident in new_incidents:
@@ -422,11 +427,10 @@ def _insert_events(
                 {"priority": new},
                 "Raised by a triage rule",
             )
-    execute_values(
-        cur,
+    cur.execute(
         "INSERT INTO incidents_timelineevent (incident_id, kind, actor_id, actor_label, before, after, note, "
-        "created_at) VALUES %s",
-        events,
-        template="(%s,%s,%s,%s,%s::jsonb,%s::jsonb,%s,%s)",
-        page_size=len(events),
+        "created_at) SELECT r.incident_id, r.kind, %s, %s, r.before, r.after, r.note, %s "
+        "FROM json_to_recordset(%s::json) "
+        "AS r(incident_id bigint, kind text, before jsonb, after jsonb, note text)",
+        (actor_id, actor_label, now, _json(events)),
     )
