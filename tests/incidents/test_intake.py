@@ -256,3 +256,15 @@ def test_webhook_within_window_still_accepted(source: IntakeSource) -> None:
     headers = signed(source, body, timestamp=int(time.time()) - 290)
     response = post_raw(APIClient(), body, url=HOOK, headers=headers)
     assert response.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intake_survives_a_reconnect_of_its_prepared_statements(integration: Any) -> None:
+    """The hot path prepares statements per database session; a new session prepares them again."""
+    mentions_ingest(items=[mention_payload(1)], actor=integration, actor_label="t")
+    connection.close()
+    (again,) = mentions_ingest(items=[mention_payload(2)], actor=integration, actor_label="t")
+    assert again.status == "created"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'fb_ingest_%%'")
+        assert cursor.fetchone()[0] >= 5

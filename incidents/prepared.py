@@ -1,0 +1,55 @@
+"""Server-side prepared statements for the intake's hot path.
+
+The incidents table carries many (partial) indexes, so planning one small statement costs ~0.7 ms,
+about ten times its execution. Intake prepares its statements once per connection and runs them with
+a generic plan, which is safe here because every statement is an index probe or a bulk write whose
+plan does not depend on the values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+_PLACEHOLDER = re.compile(r"%s")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    name: str
+    param_types: tuple[str, ...]
+    sql: str  # with %s placeholders, in the order of param_types
+    _numbered: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        counter = iter(range(1, len(self.param_types) + 1))
+        numbered = _PLACEHOLDER.sub(lambda _: f"${next(counter)}", self.sql)
+        if next(counter, None) is not None:
+            raise ValueError(f"{self.name}: {len(self.param_types)} types for fewer placeholders")
+        object.__setattr__(self, "_numbered", numbered)
+
+    def execute(self, cur: Any, params: tuple[Any, ...]) -> None:
+        """Runs on the raw psycopg2 cursor of Django's current connection."""
+        prepared = _prepared_on_this_connection()
+        if self.name not in prepared:
+            cur.execute(f"PREPARE {self.name} ({', '.join(self.param_types)}) AS {self._numbered}")
+            prepared.add(self.name)
+        marks = ", ".join(["%s"] * len(params))
+        cur.execute(f"EXECUTE {self.name} ({marks})", params)
+
+
+def _prepared_on_this_connection() -> set[str]:
+    """The names prepared on the live database session; a reconnect starts a new, empty set."""
+    raw = connection.connection
+    key = (id(raw), raw.get_backend_pid())
+    state: tuple[tuple[int, int], set[str]] | None = getattr(connection, "_firebreak_prepared", None)
+    if state is None or state[0] != key:
+        with raw.cursor() as cur:
+            # Only affects statements prepared on this session (Django itself prepares none).
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+        state = (key, set())
+        connection._firebreak_prepared = state  # type: ignore[attr-defined]
+    return state[1]
