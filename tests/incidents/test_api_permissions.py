@@ -9,21 +9,7 @@ from rest_framework.test import APIClient
 
 from incidents.models import Incident, Mention, TimelineEvent
 from tests.factories import CategoryFactory, IncidentFactory, mention_payload
-
-ROLES = [
-    "responder",
-    "liaison",
-    "pr_user",
-    "legal",
-    "manager",
-    "spokesperson",
-    "admin_user",
-    "integration",
-    "outsider",
-]
-TEAM = {"responder", "liaison", "pr_user", "legal", "manager", "spokesperson", "admin_user"}
-TRIAGE = {"responder", "manager", "admin_user"}
-WORKERS = {"responder", "liaison", "pr_user", "manager", "admin_user"}
+from tests.roles import ROLES, TEAM, TRIAGERS, WORKERS
 
 # endpoint -> roles allowed
 MATRIX: dict[str, set[str]] = {
@@ -32,13 +18,13 @@ MATRIX: dict[str, set[str]] = {
     "categories": TEAM | {"integration"},
     "create": WORKERS,
     "assign_self": WORKERS,
-    "assign_other": TRIAGE,
-    "categorize": TRIAGE,
-    "prioritize": TRIAGE,
+    "assign_other": TRIAGERS,
+    "categorize": TRIAGERS,
+    "prioritize": TRIAGERS,
     "resolve": WORKERS,
     "reopen": WORKERS,
     "ingest": {"responder", "manager", "admin_user", "integration"},
-    "bulk_assign_other": TRIAGE,
+    "bulk_assign_other": TRIAGERS,
 }
 
 

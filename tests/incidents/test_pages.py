@@ -18,21 +18,9 @@ from incidents.services.ingestion import mentions_ingest
 from incidents.services.timeline import timeline_append
 from protocols.models import Priority
 from tests.factories import CategoryFactory, IncidentFactory, UserFactory, mention_payload
+from tests.roles import ROLES, TRIAGERS, WORKERS
 
-ROLES = [
-    "responder",
-    "liaison",
-    "pr_user",
-    "legal",
-    "manager",
-    "spokesperson",
-    "admin_user",
-    "integration",
-    "outsider",
-]
 VIEWERS = set(ROLES) - {"outsider"}
-WORKERS = {"responder", "liaison", "pr_user", "manager", "admin_user"}  # create, take, edit, resolve
-TRIAGERS = {"responder", "manager", "admin_user"}  # assign others, categorize, prioritize
 
 
 def htmx(target: str = "") -> dict[str, str]:

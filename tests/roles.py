@@ -1,0 +1,16 @@
+"""The named users of tests/conftest.py grouped the way the permission matrices need them."""
+
+ROLES = [
+    "responder",
+    "liaison",
+    "pr_user",
+    "legal",
+    "manager",
+    "spokesperson",
+    "admin_user",
+    "integration",
+    "outsider",
+]
+TEAM = {"responder", "liaison", "pr_user", "legal", "manager", "spokesperson", "admin_user"}
+WORKERS = {"responder", "liaison", "pr_user", "manager", "admin_user"}  # create, take, edit, resolve
+TRIAGERS = {"responder", "manager", "admin_user"}  # assign others, categorize, prioritize
