@@ -11,6 +11,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from protocols.models import ApiToken
+from protocols.selectors import api_token_by_digest
 from protocols.services import token_digest
 
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is enough.
@@ -30,7 +31,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Token contains invalid characters.") from None
-        token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
+        token = api_token_by_digest(digest=token_digest(raw))
         now = timezone.now()
         if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")

@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict
+from config.prepared import Prepared
 from incidents.intake import MentionInput, parse_mention
 from incidents.models import OPEN_STATUS_VALUES, EventKind
-from incidents.prepared import Prepared
 from incidents.sentiment import sentiment_of
 from incidents.triage import TriageOutcome, compile_rules, higher_priority, triage
 from protocols.models import Platform, Priority, Role
@@ -33,7 +33,7 @@ SEARCH_TEXT_MAX = 200_000
 PLATFORM_LABELS = dict(Platform.choices)
 
 
-# The statements of a batch, prepared once per database session (see incidents.prepared). The open
+# The statements of a batch, prepared once per database session (see config.prepared). The open
 # statuses are spelled out so the planner can use the partial indexes in a generic plan.
 _OPEN = "status IN (" + ", ".join(f"'{status}'" for status in OPEN_STATUS_VALUES) + ")"
 LOCK_BUCKETS_SQL = Prepared(
@@ -221,8 +221,7 @@ def _store(
 ) -> dict[tuple[str, str], tuple[str, int, int | None]]:
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
-    with connection.cursor() as django_cursor:
-        cur = django_cursor.cursor  # the raw psycopg2 cursor: no per-statement wrapper overhead
+    with connection.cursor() as cur:
         buckets = sorted(
             {_bucket(m.thread_key) for _, m, _ in valid}
             | {_bucket(m.author_key) for _, m, _ in valid}

@@ -153,3 +153,15 @@ def test_tags_and_products_of_mentions_reach_the_incident() -> None:
     incident = Incident.objects.get(pk=first.incident_id)
     assert sorted(incident.tags) == ["delivery", "refund"]
     assert sorted(incident.products) == ["blender-x2", "kettle"]
+
+
+def test_rule_changes_apply_to_the_next_mention_however_they_are_made() -> None:
+    """Rules are cached between requests; any change to the table is seen on the next intake."""
+    rule = TriageRule.objects.create(name="Refunds", keywords=["refund"], set_priority="high")
+    (first,) = ingest(mention_payload(1, text="refund please"))
+    TriageRule.objects.filter(pk=rule.pk).update(set_priority="critical")  # bypasses save()
+    (second,) = ingest(mention_payload(2, text="refund please"))
+    TriageRule.objects.filter(pk=rule.pk).update(is_active=False)
+    (third,) = ingest(mention_payload(3, text="refund please"))
+    priorities = [Incident.objects.get(pk=r.incident_id).priority for r in (first, second, third)]
+    assert priorities == ["high", "critical", "normal"]

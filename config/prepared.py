@@ -1,9 +1,9 @@
-"""Server-side prepared statements for the intake's hot path.
+"""Server-side prepared statements for the hot paths (intake, token authentication).
 
 The incidents table carries many (partial) indexes, so planning one small statement costs ~0.7 ms,
-about ten times its execution. Intake prepares its statements once per connection and runs them with
-a generic plan, which is safe here because every statement is an index probe or a bulk write whose
-plan does not depend on the values.
+about ten times its execution. Hot paths prepare their statements once per connection and run them
+with a generic plan, which is safe for statements that are index probes or bulk writes whose plan
+does not depend on the values.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ class Prepared:
         object.__setattr__(self, "_numbered", numbered)
 
     def execute(self, cur: Any, params: tuple[Any, ...]) -> None:
-        """Runs on the raw psycopg2 cursor of Django's current connection."""
+        """Runs on a Django cursor of the current connection (so query logging and counting see it)."""
         prepared = _prepared_on_this_connection()
         if self.name not in prepared:
-            cur.execute(f"PREPARE {self.name} ({', '.join(self.param_types)}) AS {self._numbered}")
+            types = f" ({', '.join(self.param_types)})" if self.param_types else ""
+            cur.execute(f"PREPARE {self.name}{types} AS {self._numbered}")
             prepared.add(self.name)
-        marks = ", ".join(["%s"] * len(params))
-        cur.execute(f"EXECUTE {self.name} ({marks})", params)
+        if params:
+            cur.execute(f"EXECUTE {self.name} ({', '.join(['%s'] * len(params))})", params)
+        else:
+            cur.execute(f"EXECUTE {self.name}")
 
 
 def _prepared_on_this_connection() -> set[str]:
@@ -47,9 +50,9 @@ def _prepared_on_this_connection() -> set[str]:
     key = (id(raw), raw.get_backend_pid())
     state: tuple[tuple[int, int], set[str]] | None = getattr(connection, "_firebreak_prepared", None)
     if state is None or state[0] != key:
-        with raw.cursor() as cur:
+        with raw.cursor() as raw_cursor:
             # Only affects statements prepared on this session (Django itself prepares none).
-            cur.execute("SET plan_cache_mode = force_generic_plan")
+            raw_cursor.execute("SET plan_cache_mode = force_generic_plan")
         state = (key, set())
         connection._firebreak_prepared = state  # type: ignore[attr-defined]
     return state[1]
