@@ -15,6 +15,8 @@ from typing import Any
 from django.db import connection
 
 _PLACEHOLDER = re.compile(r"%s")
+# Every statement by name, so tools (the bench's raw-SQL floor) can prepare the same ones.
+REGISTRY: dict[str, Prepared] = {}
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,18 @@ class Prepared:
         if next(counter, None) is not None:
             raise ValueError(f"{self.name}: {len(self.param_types)} types for fewer placeholders")
         object.__setattr__(self, "_numbered", numbered)
+        REGISTRY[self.name] = self
+
+    @property
+    def prepare_sql(self) -> str:
+        types = f" ({', '.join(self.param_types)})" if self.param_types else ""
+        return f"PREPARE {self.name}{types} AS {self._numbered}"
 
     def execute(self, cur: Any, params: tuple[Any, ...]) -> None:
         """Runs on a Django cursor of the current connection (so query logging and counting see it)."""
         prepared = _prepared_on_this_connection()
         if self.name not in prepared:
-            types = f" ({', '.join(self.param_types)})" if self.param_types else ""
-            cur.execute(f"PREPARE {self.name}{types} AS {self._numbered}")
+            cur.execute(self.prepare_sql)
             prepared.add(self.name)
         if params:
             cur.execute(f"EXECUTE {self.name} ({', '.join(['%s'] * len(params))})", params)
