@@ -52,8 +52,10 @@ KNOWN_FIELDS = frozenset(
     }
 )
 _URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-# Postgres text cannot hold NUL; other control characters are kept as given.
-_NUL = "\x00"
+# PostgreSQL text cannot hold NUL, and UTF-8 cannot encode an unpaired surrogate (which a JSON "\ud800"
+# escape can produce); both are refused. Other control characters are kept as given.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Must not contain NUL characters or unpaired surrogates (invalid Unicode)."
 
 
 @dataclass
@@ -96,8 +98,8 @@ def _string(item: dict[str, Any], name: str, errors: dict[str, str], *, required
     if not isinstance(value, str):
         errors[name] = f"Must be a string, not {type(value).__name__}."
         return ""
-    if _NUL in value:
-        errors[name] = "Must not contain NUL characters."
+    if _UNSTORABLE.search(value):
+        errors[name] = UNSTORABLE_MESSAGE
         return ""
     limit = FIELD_LIMITS.get(name)
     if limit is not None and len(value) > limit:
@@ -121,8 +123,8 @@ def _string_list(item: dict[str, Any], name: str, limit: int, errors: dict[str, 
         v = v.strip().lower()
         if not v:
             continue
-        if len(v) > limit or _NUL in v:
-            errors[name] = f"Each item must be at most {limit} characters without NUL."
+        if len(v) > limit or _UNSTORABLE.search(v):
+            errors[name] = f"Each item must be at most {limit} characters of valid text."
             return []
         if v not in cleaned:
             cleaned.append(v)
@@ -156,8 +158,8 @@ def parse_mention(item: Any) -> tuple[MentionInput | None, dict[str, str]]:
         errors["text"] = (
             f"Must be at most {settings.FIREBREAK_MENTION_TEXT_MAX} characters (got {len(text)})."
         )
-    elif _NUL in text:
-        errors["text"] = "Must not contain NUL characters."
+    elif _UNSTORABLE.search(text):
+        errors["text"] = UNSTORABLE_MESSAGE
 
     posted_raw = item.get("posted_at")
     posted_at: datetime | None = None
@@ -195,8 +197,8 @@ def parse_mention(item: Any) -> tuple[MentionInput | None, dict[str, str]]:
             errors["raw"] = "Must be a JSON object."
         else:
             raw_json = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-            if "\\u0000" in raw_json or _NUL in raw_json:
-                errors["raw"] = "Must not contain NUL characters."
+            if "\\u0000" in raw_json or _UNSTORABLE.search(raw_json):
+                errors["raw"] = UNSTORABLE_MESSAGE
             elif len(raw_json) > RAW_MAX_CHARS:
                 errors["raw"] = f"Must be at most {RAW_MAX_CHARS} characters of JSON."
 

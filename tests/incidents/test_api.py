@@ -249,3 +249,12 @@ def test_browser_session_needs_csrf_for_writes(responder: Any) -> None:
     browser.cookies["csrftoken"] = token
     accepted = browser.post(url, {"priority": "high"}, format="json", HTTP_X_CSRFTOKEN=token)
     assert accepted.status_code == 200 and accepted.json()["priority"] == "high"
+
+
+def test_other_endpoints_refuse_text_postgres_cannot_store(api: APIClient) -> None:
+    for escape in ("\\u0000", "\\ud800"):
+        body = '{"title": "broken ' + escape + ' title"}'
+        response = api.generic("POST", LIST, body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "parse_error"
+    assert not Incident.objects.exists()

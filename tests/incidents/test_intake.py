@@ -268,3 +268,15 @@ def test_intake_survives_a_reconnect_of_its_prepared_statements(integration: Any
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'fb_ingest_%%'")
         assert cursor.fetchone()[0] >= 5
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800", "\\udfff"])
+def test_text_postgres_cannot_store_is_a_400_not_a_500(client: APIClient, escape: str) -> None:
+    for field in ("text", "author_handle", "external_id"):
+        body = json.dumps(mention_payload(1, **{field: "PLACEHOLDER"})).replace("PLACEHOLDER", f"x{escape}y")
+        response = post_raw(client, body.encode())
+        assert response.status_code == 400, (field, response.content)
+        assert field in response.json()["error"]["fields"]
+    raw = json.dumps(mention_payload(2, raw={"k": "PLACEHOLDER"})).replace("PLACEHOLDER", escape)
+    assert post_raw(client, raw.encode()).status_code == 400
+    assert Mention.objects.count() == 0
