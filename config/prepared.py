@@ -2,19 +2,22 @@
 
 The incidents table carries many (partial) indexes, so planning one small statement costs ~0.7 ms,
 about ten times its execution. Hot paths prepare their statements once per connection and run them
-with a generic plan, which is safe for statements that are index probes or bulk writes whose plan
-does not depend on the values.
+with a generic plan (`plan_cache_mode` is set for every session in the database settings; it only
+concerns prepared statements, and Django prepares none of its own), which is safe for statements
+that are index probes or bulk writes whose plan does not depend on the values.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 
 _PLACEHOLDER = re.compile(r"%s")
+_PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 # Every statement by name, so tools (the bench's raw-SQL floor) can prepare the same ones.
 REGISTRY: dict[str, Prepared] = {}
 
@@ -52,14 +55,10 @@ class Prepared:
 
 
 def _prepared_on_this_connection() -> set[str]:
-    """The names prepared on the live database session; a reconnect starts a new, empty set."""
+    """The names prepared on the live database session. Keyed by the psycopg2 connection object
+    itself (weakly), so a reconnect starts with an empty set and nothing outlives its session."""
     raw = connection.connection
-    key = (id(raw), raw.get_backend_pid())
-    state: tuple[tuple[int, int], set[str]] | None = getattr(connection, "_firebreak_prepared", None)
-    if state is None or state[0] != key:
-        with raw.cursor() as raw_cursor:
-            # Only affects statements prepared on this session (Django itself prepares none).
-            raw_cursor.execute("SET plan_cache_mode = force_generic_plan")
-        state = (key, set())
-        connection._firebreak_prepared = state  # type: ignore[attr-defined]
-    return state[1]
+    prepared = _PREPARED.get(raw)
+    if prepared is None:
+        prepared = _PREPARED[raw] = set()
+    return prepared

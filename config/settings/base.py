@@ -76,6 +76,8 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})
 # A request never waits on the database forever: connect fails fast, statements are bounded.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+# Statements prepared by config.prepared run with one generic plan instead of being re-planned.
+DATABASES["default"]["OPTIONS"].setdefault("options", "-c plan_cache_mode=force_generic_plan")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -280,3 +280,14 @@ def test_text_postgres_cannot_store_is_a_400_not_a_500(client: APIClient, escape
     raw = json.dumps(mention_payload(2, raw={"k": "PLACEHOLDER"})).replace("PLACEHOLDER", escape)
     assert post_raw(client, raw.encode()).status_code == 400
     assert Mention.objects.count() == 0
+
+
+def test_prepared_statements_use_one_generic_plan(client: APIClient) -> None:
+    client.post(URL, mention_payload(1), format="json")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+        cursor.execute(
+            "SELECT generic_plans > 0 FROM pg_prepared_statements WHERE name = 'fb_ingest_incidents'"
+        )
+        assert cursor.fetchone()[0] is True
