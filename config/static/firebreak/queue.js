@@ -178,7 +178,8 @@
     }
     if (!elt || elt.id !== "queue-rows") return;
     var active = document.activeElement;
-    var busy = changesInFlight > 0 || elt.querySelector("form.inline-form.is-dirty") ||
+    // A hidden tab does not poll; it refreshes once when it is shown again (below).
+    var busy = document.hidden || changesInFlight > 0 || elt.querySelector("form.inline-form.is-dirty") ||
       (active && elt.contains(active) && active.tagName === "SELECT");
     if (busy) evt.preventDefault();
   });
@@ -201,6 +202,10 @@
       ticked.clear();
       paint();
     }
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && document.getElementById("queue-rows")) htmx.trigger(document.body, "queue-refresh");
   });
 
   document.addEventListener("DOMContentLoaded", paint);
