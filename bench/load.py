@@ -254,6 +254,18 @@ def _prepared_batches(
     return [(index, render(batch_of(spec, index), index)) for index in indexes]
 
 
+def _record_sample(result: ClientResult, elapsed: float, *, items: int, measured: bool) -> None:
+    """One answered request: a measured sample, or a warm-up one that only counts."""
+    if not measured:
+        result.warmup_count += 1
+        return
+    result.measured += 1
+    result.items += items
+    result.latencies.append(elapsed)
+    result.busy += elapsed
+    result.window_end = time.time()
+
+
 def _run_http(
     spec: ClientSpec, ready: Callable[[], None] | None, go: Callable[[], None] | None
 ) -> ClientResult:
@@ -299,14 +311,7 @@ def _run_http(
             answer = json.loads(body)
             for key in ("created", "duplicate", "invalid"):
                 result.outcomes[key] = result.outcomes.get(key, 0) + int(answer.get(key, 0))
-            if measured:
-                result.measured += 1
-                result.items += spec.batch_size
-                result.latencies.append(elapsed)
-                result.busy += elapsed
-                result.window_end = time.time()
-            else:
-                result.warmup_count += 1
+            _record_sample(result, elapsed, items=spec.batch_size, measured=measured)
         conn.close()
         return result
     # http_single: bodies are built between requests, outside the timed span.
@@ -329,15 +334,9 @@ def _run_http(
             if len(result.errors) < 20:
                 result.errors.append(f"HTTP {status}: {body[:200]!r}")
             continue
+        _record_sample(result, elapsed, items=1, measured=now >= warm_end)
         if now >= warm_end:
-            result.measured += 1
-            result.items += 1
-            result.latencies.append(elapsed)
-            result.busy += elapsed
-            result.window_end = time.time()
             _tally(result, "created" if status == 201 else "duplicate", "outcomes")
-        else:
-            result.warmup_count += 1
     result.outcomes["connects"] = conn.connects
     conn.close()
     return result
