@@ -12,6 +12,25 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The SLA sweeper. `expires` drops ticks a busy worker could not start in time, so they never pile
+    # up; the database, not the tick, says what is due.
+    "sla-tick": {
+        "task": "incidents.tasks.sla_tick",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
+    "sla-audit": {
+        "task": "incidents.tasks.sla_audit",
+        "schedule": 15.0,
+        "options": {"expires": 30},
+    },
+    # New notifications queue the delivery task when they commit; this tick sends retries whose time
+    # has come and anything a lost message missed.
+    "deliver-due-notifications": {
+        "task": "incidents.tasks.notifications_deliver_due",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     "close-resolved-incidents": {
         "task": "incidents.tasks.close_resolved_incidents",
         "schedule": crontab(minute="*/10"),

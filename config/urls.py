@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("incidents.api.urls")),
+    path("api/v1/", include("protocols.api.urls")),
     # The schema and its docs need a signed-in user or a token, like the rest of the API.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(

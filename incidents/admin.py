@@ -1,11 +1,12 @@
-"""Read-mostly admin views of incidents and mentions; changes go through the app's services."""
+"""Read-mostly admin views of incidents, mentions and the notification outbox; changes go through the
+app's services."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from incidents.models import Incident, Mention, TimelineEvent
+from incidents.models import Incident, Mention, Notification, TimelineEvent
 
 
 @admin.register(Incident)
@@ -47,6 +48,35 @@ class MentionAdmin(admin.ModelAdmin):
 class TimelineEventAdmin(admin.ModelAdmin):
     list_display = ["id", "incident_id", "kind", "actor_label", "created_at"]
     list_filter = ["kind"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "channel",
+        "recipient",
+        "endpoint",
+        "kind",
+        "subject",
+        "status",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["status", "channel", "kind"]
+    search_fields = ["subject", "dedupe_key"]
+    readonly_fields = [f.name for f in Notification._meta.fields if f.name != "id"]
+    list_select_related = ["recipient", "endpoint"]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -4,14 +4,17 @@ the writes themselves happen in services."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from config.errors import ValidationFailed
 from incidents.filters import STATUS_CHOICES
 from incidents.keyset import DEFAULT_SORT, SORTS
-from incidents.models import SavedView
+from incidents.models import SavedView, SlaState
 from incidents.presenters import user_label
 from incidents.services.incidents import BULK_MAX, SETTABLE_STATUSES, user_for_assignment
 from incidents.services.saved_views import saved_view_create
@@ -80,6 +83,17 @@ def _assignee_choices(users: Iterable[Any], *, me: bool) -> list[tuple[str, str]
     return choices + [(str(u.pk), user_label(u)) for u in users]
 
 
+def _moment(text: str) -> datetime | None:
+    """A moment typed in the address bar: with its offset, or else in the server's time zone."""
+    try:
+        moment = parse_datetime(text.strip())
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
 class QueueFilterForm(forms.Form):
     """Renders the queue's filter bar; IncidentFilter does the filtering."""
 
@@ -104,6 +118,23 @@ class QueueFilterForm(forms.Form):
         choices=[("", "Any priority"), ("high,critical", "High + critical"), *reversed(Priority.choices)],
         required=False,
     )
+    sla_state = forms.ChoiceField(
+        label="Target",
+        choices=[
+            ("", "Any target"),
+            ("warning,breached", "At risk"),
+            *[(value, label) for value, label in SlaState.choices if value != SlaState.NONE],
+            (SlaState.NONE, "No target"),
+        ],
+        required=False,
+    )
+    # The browser sends the moment with its offset (sla.js converts the local date and time picked);
+    # without JavaScript the value is read in the server's time zone.
+    due_before = forms.CharField(
+        label="Due before",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "data-local-input": ""}),
+    )
     category = forms.ChoiceField(required=False)
     platform = forms.ChoiceField(choices=[("", "Any platform"), *Platform.choices], required=False)
     assignee = forms.ChoiceField(required=False)
@@ -120,7 +151,17 @@ class QueueFilterForm(forms.Form):
         priorities = sorted({p for raw in data.getlist("priority") for p in raw.split(",") if p})
         if priorities == ["critical", "high"]:
             data["priority"] = "high,critical"
+        states = sorted({s for raw in data.getlist("sla_state") for s in raw.split(",") if s})
+        if states == ["breached", "warning"]:
+            data["sla_state"] = "warning,breached"
+        due_before = _moment(data.get("due_before") or "")
+        if due_before is not None:
+            # A datetime-local input shows a plain date and time: the server's, until sla.js rewrites
+            # it in the viewer's time zone from the exact moment.
+            data["due_before"] = timezone.localtime(due_before).strftime("%Y-%m-%dT%H:%M")
         super().__init__(data, prefix=None)
+        if due_before is not None:
+            self.fields["due_before"].widget.attrs["data-moment"] = due_before.isoformat()
         _set_choices(
             self,
             "category",

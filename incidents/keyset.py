@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import OrderBy, RawSQL
 
 from config.errors import ValidationFailed
 from incidents.models import Incident
 
 T = '"incidents_incident"'
+DATETIME_COLUMNS = frozenset({"created_at", "sla_due_at"})
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,31 @@ class Sort:
     label: str
     columns: tuple[str, ...]  # model attributes, in order
     descending: bool
+    # Nullable timestamps keyed as COALESCE(column, 'infinity'): rows without one sort last, and the key
+    # stays a row value without NULLs, so `(key) > (cursor)` is exact and one expression index serves it.
+    nulls_last: tuple[str, ...] = ()
+
+    def key_sql(self, column: str) -> str:
+        sql = f'{T}."{column}"'
+        return f"COALESCE({sql}, 'infinity'::timestamptz)" if column in self.nulls_last else sql
 
     @property
-    def order_by(self) -> list[str]:
-        return [("-" if self.descending else "") + c for c in self.columns]
+    def order_by(self) -> list[str | OrderBy]:
+        return [self._order(c) for c in self.columns]
+
+    def _order(self, column: str) -> str | OrderBy:
+        if column not in self.nulls_last:
+            return ("-" if self.descending else "") + column
+        key = RawSQL(self.key_sql(column), [])  # noqa: S611 - column names from SORTS, no input
+        return key.desc() if self.descending else key.asc()
 
 
 SORTS: dict[str, Sort] = {
     "urgency": Sort("Most urgent first", ("urgency_rank", "created_at", "id"), descending=False),
     "oldest": Sort("Oldest first", ("created_at", "id"), descending=False),
     "newest": Sort("Newest first", ("created_at", "id"), descending=True),
+    # Served by the index inc_open_deadline: (COALESCE(sla_due_at, 'infinity'), id) over open incidents.
+    "deadline": Sort("Deadline first", ("sla_due_at", "id"), descending=False, nulls_last=("sla_due_at",)),
 }
 DEFAULT_SORT = "urgency"
 
@@ -70,8 +86,13 @@ def _decode(sort: Sort, cursor: str) -> list[Any]:
             raise ValueError
         decoded: list[Any] = []
         for column, value in zip(sort.columns, values, strict=True):
-            if column == "created_at":
-                decoded.append(datetime.fromisoformat(value))
+            if value is None and column in sort.nulls_last:
+                decoded.append("infinity")
+            elif column in DATETIME_COLUMNS:
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError
+                decoded.append(moment)
             elif isinstance(value, int) and not isinstance(value, bool):
                 decoded.append(value)
             else:
@@ -90,8 +111,8 @@ def after_cursor(qs: QuerySet[Incident], sort: Sort, cursor: str | None) -> Quer
     if not cursor:
         return qs
     values = _decode(sort, cursor)
-    columns = ", ".join(f'{T}."{c}"' for c in sort.columns)
-    marks = ", ".join(["%s"] * len(values))
+    columns = ", ".join(sort.key_sql(c) for c in sort.columns)
+    marks = ", ".join("%s::timestamptz" if c in sort.nulls_last else "%s" for c in sort.columns)
     operator = "<" if sort.descending else ">"
     return qs.filter(RawSQL(f"({columns}) {operator} ({marks})", values, output_field=BooleanField()))  # noqa: S611
 

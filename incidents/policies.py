@@ -22,10 +22,16 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "incident.edit": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
     "incident.resolve": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
     "incident.reopen": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
+    "incident.respond": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.SPOKESPERSON, R.ADMIN}),
+    "incident.acknowledge": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
+    "sla.view": TEAM | {R.INTEGRATION},
+    "sla.manage": frozenset({R.ADMIN}),
     "mention.ingest": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN, R.INTEGRATION}),
     "mention.view": TEAM | {R.INTEGRATION},
     "category.view": TEAM | {R.INTEGRATION},
     "token.manage_own": TEAM | {R.INTEGRATION},
+    "notification.view": TEAM,
+    "webhook.view_failing": frozenset({R.ADMIN}),
 }
 
 

@@ -36,6 +36,14 @@ def incident_get(*, user: Any, incident_id: int) -> Incident:
     return incident
 
 
+def user_names_by_id(*, user_ids: set[int]) -> dict[int, str]:
+    """Display names of the people an escalation step names (one query; none when there are none)."""
+    if not user_ids:
+        return {}
+    users = get_user_model().objects.filter(pk__in=user_ids).only("pk", "username", "first_name", "last_name")
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
 def saved_view_list(*, user: Any) -> QuerySet[SavedView]:
     return SavedView.objects.filter(user_id=user.pk).order_by("name")
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import time
 from datetime import timedelta
+from typing import Any
 
+import redis
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from incidents.services.incidents import incidents_close_resolved
+from incidents.services.notifications import notifications_deliver_batch
+from incidents.services.sweeper import oldest_overdue, sla_sweep_if_free
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="incidents.tasks.close_resolved_incidents")
@@ -22,3 +32,73 @@ def close_resolved_incidents() -> int:
         total += closed
         if closed == 0:
             return total
+
+
+AUDIT_KEY = "firebreak:sla:audit"
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+
+
+@shared_task(name="incidents.tasks.sla_tick", ignore_result=True)
+def sla_tick() -> int:
+    """Beat sends this every second. Ticks never pile up: a tick that finds every sweeper slot busy
+    returns at once, and a tick older than its `expires` is dropped by the worker. The database says
+    what is due, so a lost tick (Redis restarted, worker killed) only delays firing to the next one."""
+    swept = sla_sweep_if_free(slots=settings.FIREBREAK_SLA_SWEEPERS, limit=settings.FIREBREAK_SLA_SWEEP_BATCH)
+    return swept or 0
+
+
+@shared_task(name="incidents.tasks.sla_audit", ignore_result=True)
+def sla_audit() -> dict[str, Any]:
+    """Reports the oldest due moment not yet fired; logs an error when the engine is behind."""
+    report = sla_lag_report()
+    with contextlib.suppress(redis.RedisError):
+        _redis().set(AUDIT_KEY, json.dumps(report), ex=3600)
+    if report["lag_seconds"] > settings.FIREBREAK_SLA_MAX_LAG_SECONDS:
+        logger.error(
+            "SLA sweeper is behind: oldest due moment %s, %.0f s late",
+            report["oldest_due_at"],
+            report["lag_seconds"],
+        )
+    return report
+
+
+def sla_lag_report() -> dict[str, Any]:
+    now = timezone.now()
+    oldest = oldest_overdue(now=now)
+    return {
+        "checked_at": now.isoformat(),
+        "oldest_due_at": oldest.isoformat() if oldest else None,
+        "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
+    }
+
+
+def sla_last_audit() -> dict[str, Any] | None:
+    try:
+        raw = _redis().get(AUDIT_KEY)
+    except redis.RedisError:
+        return None
+    return json.loads(raw) if raw else None
+
+
+NOTIFY_BATCH = 50
+NOTIFY_MAX_BATCHES = 20
+NOTIFY_RUN_SECONDS = 120
+
+
+@shared_task(name="incidents.tasks.notifications_deliver_due", ignore_result=True)
+def notifications_deliver_due() -> int:
+    """Sends the notifications whose time has come (new ones and retries). Queued after each enqueue
+    commits and by beat every 15 seconds; several at once are safe: each batch claims its rows with
+    SKIP LOCKED and records each outcome with a compare-and-set. Stops after a bounded number of batches
+    or seconds so one run stays inside the task time limit; the next run picks up the rest."""
+    started = time.monotonic()
+    total = 0
+    for _ in range(NOTIFY_MAX_BATCHES):
+        processed = notifications_deliver_batch(now=timezone.now(), limit=NOTIFY_BATCH)
+        total += processed
+        if processed < NOTIFY_BATCH or time.monotonic() - started > NOTIFY_RUN_SECONDS:
+            break
+    return total

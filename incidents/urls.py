@@ -3,7 +3,7 @@ POST actions (each answers a page, or an htmx partial when htmx asks)."""
 
 from django.urls import path
 
-from incidents.views import incident, queue
+from incidents.views import incident, notifications, queue
 
 app_name = "incidents"
 urlpatterns = [
@@ -20,4 +20,16 @@ urlpatterns = [
     path("incidents/<int:incident_id>/edit/", incident.incident_edit, name="incident_edit"),
     path("incidents/<int:incident_id>/resolve/", incident.incident_resolve, name="incident_resolve"),
     path("incidents/<int:incident_id>/reopen/", incident.incident_reopen, name="incident_reopen"),
+    path("incidents/<int:incident_id>/respond/", incident.incident_respond, name="incident_respond"),
+    path(
+        "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
+    ),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notifications.notification_read,
+        name="notification_read",
+    ),
 ]

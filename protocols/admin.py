@@ -1,15 +1,45 @@
-"""Configuration screens for admins: roles, categories, triage rules, intake sources, tokens."""
+"""Configuration screens for admins: roles, categories, triage rules, intake sources, tokens, chat
+webhooks, and SLA policies with their business calendars (and .ics holiday import) and escalation chains."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet, construct_instance
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
-from protocols.models import ApiToken, Category, IntakeSource, RoleAssignment, TriageRule
-from protocols.services import api_token_revoke
+from config.errors import DomainError
+from protocols.models import (
+    ApiToken,
+    BusinessCalendar,
+    Category,
+    EscalationChain,
+    EscalationStep,
+    Holiday,
+    IntakeSource,
+    OpeningHours,
+    RoleAssignment,
+    SlaPolicy,
+    TriageRule,
+    WebhookEndpoint,
+)
+from protocols.services import api_token_revoke, business_calendar_import_holidays
+from protocols.sla_checks import (
+    OpeningSpan,
+    StepSpec,
+    escalation_step_problems,
+    opening_hours_problems,
+    sla_policy_problems,
+    time_zone_problem,
+)
 
 
 @admin.register(RoleAssignment)
@@ -64,6 +94,283 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Tokens are issued by the app or `manage.py create_api_token`, which show the secret once.
         return False
+
+
+class FailingFilter(admin.SimpleListFilter):
+    title = "failing"
+    parameter_name = "failing"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Failing"), ("no", "Answering")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(failing_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(failing_since__isnull=True)
+        return queryset
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "flavor", "role", "user", "is_active", "failing_since", "last_error"]
+    list_filter = [FailingFilter, "is_active", "flavor", "role"]
+    search_fields = ["name", "user__username"]
+    autocomplete_fields = ["user"]
+    # Set by delivery: a channel that ran out of retries is failing until a message gets through again.
+    readonly_fields = ["failing_since", "last_error", "created_at"]
+
+
+# --- SLA: calendars, escalation chains, policies ------------------------------------------------------
+# Edited with Django's own forms and inlines, checked by the same rules (protocols.sla_checks) the API's
+# services apply; the holiday import calls the service.
+
+
+def _kept_forms(formset: BaseInlineFormSet) -> list[forms.BaseForm]:
+    return [
+        form
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.errors
+    ]
+
+
+class OpeningHoursFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        spans = [
+            OpeningSpan(
+                int(f.cleaned_data["weekday"]), f.cleaned_data["opens_at"], f.cleaned_data["closes_at"]
+            )
+            for f in _kept_forms(self)
+        ]
+        # The calendar's own form has been cleaned into self.instance by now (also when adding one).
+        problems = opening_hours_problems(spans, always_open=self.instance.always_open)
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class OpeningHoursForm(forms.ModelForm):
+    class Meta:
+        model = OpeningHours
+        fields = ["weekday", "opens_at", "closes_at"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("opens_at") and data.get("closes_at"):
+            span = OpeningSpan(int(data["weekday"]), data["opens_at"], data["closes_at"])
+            for problem in opening_hours_problems([span], always_open=True):
+                self.add_error("closes_at", problem)
+        return data
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    form = OpeningHoursForm
+    formset = OpeningHoursFormSet
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday  # a date listed twice is refused by the formset's own unique check
+    extra = 0
+
+
+class BusinessCalendarForm(forms.ModelForm):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["name", "time_zone", "always_open"]
+
+    def clean_time_zone(self) -> str:
+        name: str = self.cleaned_data["time_zone"]
+        problem = time_zone_problem(name)
+        if problem:
+            raise forms.ValidationError(problem)
+        return name
+
+
+class HolidayImportForm(forms.Form):
+    file = forms.FileField(help_text="An iCalendar (.ics) file, e.g. a country's public holidays.")
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    form = BusinessCalendarForm
+    list_display = ["name", "time_zone", "always_open", "holiday_count", "updated_at"]
+    list_filter = ["always_open", "time_zone"]
+    search_fields = ["name"]
+    inlines = [OpeningHoursInline, HolidayInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessCalendar]:
+        return super().get_queryset(request).annotate(holiday_total=Count("holidays"))
+
+    @admin.display(description="Holidays", ordering="holiday_total")
+    def holiday_count(self, calendar: Any) -> int:
+        return int(calendar.holiday_total)
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<int:calendar_id>/import-holidays/",
+                self.admin_site.admin_view(self.import_holidays_view),
+                name="protocols_businesscalendar_import_holidays",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def import_holidays_view(self, request: HttpRequest, calendar_id: int) -> HttpResponse:
+        calendar = get_object_or_404(BusinessCalendar, pk=calendar_id)
+        if not self.has_change_permission(request, calendar):
+            raise PermissionDenied
+        form = HolidayImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = business_calendar_import_holidays(
+                    actor=request.user, calendar_id=calendar.pk, data=form.cleaned_data["file"].read()
+                )
+            except DomainError as exc:
+                form.add_error("file", exc.message)
+            else:
+                added = f"Added {result.added} holidays to {calendar}"
+                self.message_user(
+                    request, f"{added}; {result.already_present} were already there.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:protocols_businesscalendar_change", args=[calendar.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": calendar,
+            "title": f"Import holidays into {calendar}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/protocols/businesscalendar/import_holidays.html", context)
+
+
+class EscalationStepForm(forms.ModelForm):
+    class Meta:
+        model = EscalationStep
+        fields = [
+            "position",
+            "trigger",
+            "delay_minutes",
+            "action",
+            "role",
+            "user",
+            "repeat_every_minutes",
+            "repeat_times",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "action" in data:
+            step = StepSpec(
+                action=data["action"],
+                role=data.get("role") or "",
+                user=data.get("user"),
+                repeat_every_minutes=data.get("repeat_every_minutes"),
+                repeat_times=data.get("repeat_times") or 0,
+            )
+            for field, problems in escalation_step_problems([step])[0].items():
+                self.add_error(field, problems)
+        return data
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    form = EscalationStepForm
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(EscalationChain)
+class EscalationChainAdmin(admin.ModelAdmin):
+    list_display = ["name", "step_count", "updated_at"]
+    search_fields = ["name"]
+    inlines = [EscalationStepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationChain]:
+        return super().get_queryset(request).annotate(step_total=Count("steps"))
+
+    @admin.display(description="Steps", ordering="step_total")
+    def step_count(self, chain: Any) -> int:
+        return int(chain.step_total)
+
+
+def _minutes_label(minutes: int | None) -> str:
+    if minutes is None:
+        return "-"
+    hours, rest = divmod(minutes, 60)
+    return (
+        " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
+        or "0 min"
+    )
+
+
+class SlaPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "name",
+            "category",
+            "priority",
+            "calendar",
+            "first_response_minutes",
+            "next_response_minutes",
+            "resolution_minutes",
+            "warn_at_percent",
+            "warn_before_minutes",
+            "escalation_chain",
+            "is_active",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        candidate = construct_instance(self, copy.copy(self.instance))
+        for field, problems in sla_policy_problems(candidate).items():
+            if field != "name":  # the form's own unique check already says so
+                self.add_error(None if field == "non_field_errors" else field, problems)
+        return data
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    form = SlaPolicyForm
+    list_display = [
+        "name",
+        "category",
+        "priority",
+        "calendar",
+        "first_response",
+        "next_response",
+        "resolution",
+        "warning",
+        "escalation_chain",
+        "is_active",
+    ]
+    list_filter = ["is_active", "priority", "calendar", "escalation_chain"]
+    list_select_related = ["category", "calendar", "escalation_chain"]
+    search_fields = ["name"]
+
+    @admin.display(description="First response", ordering="first_response_minutes")
+    def first_response(self, policy: SlaPolicy) -> str:
+        return _minutes_label(policy.first_response_minutes)
+
+    @admin.display(description="Next response", ordering="next_response_minutes")
+    def next_response(self, policy: SlaPolicy) -> str:
+        return _minutes_label(policy.next_response_minutes)
+
+    @admin.display(description="Resolution", ordering="resolution_minutes")
+    def resolution(self, policy: SlaPolicy) -> str:
+        return _minutes_label(policy.resolution_minutes)
+
+    @admin.display(description="Warning")
+    def warning(self, policy: SlaPolicy) -> str:
+        if policy.warn_at_percent:
+            return f"at {policy.warn_at_percent}%"
+        if policy.warn_before_minutes:
+            return f"{_minutes_label(policy.warn_before_minutes)} before"
+        return "-"
 
 
 # Users are edited with their roles inline.

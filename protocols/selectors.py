@@ -1,7 +1,9 @@
-"""Reads of the response plan: a user's roles, categories, triage rules, tokens."""
+"""Reads of the response plan: a user's roles, categories, triage rules, SLA policies, tokens."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -9,8 +11,20 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from config.prepared import Prepared
-from protocols.models import ApiToken, Category, RoleAssignment, TriageRule
+from protocols.business_time import ALWAYS_OPEN, BusinessCalendarSpec, business_add
+from protocols.models import (
+    ApiToken,
+    BusinessCalendar,
+    Category,
+    EscalationChain,
+    EscalationStep,
+    RoleAssignment,
+    SlaPolicy,
+    TriageRule,
+)
+from protocols.sla import ALWAYS_OPEN_NAME, PolicyBook, PolicySnapshot, step_sort_key
 
+logger = logging.getLogger(__name__)
 _ROLES_ATTR = "_firebreak_roles"
 
 
@@ -101,3 +115,115 @@ def api_token_by_digest(*, digest: str) -> ApiToken | None:
     setattr(user, _ROLES_ATTR, frozenset(row[-1]))
     token.user = user
     return token
+
+
+# Every new incident and every priority or category change needs the policies; they change rarely.
+# Like the triage rules, a digest of the small tables behind them is checked on each call.
+_SLA_DIGEST_SQL = Prepared(
+    "fb_sla_digest",
+    (),
+    "SELECT md5(concat_ws('|', "
+    "(SELECT string_agg(p::text, ',' ORDER BY p.id) FROM protocols_slapolicy p), "
+    "(SELECT string_agg(c::text, ',' ORDER BY c.id) FROM protocols_businesscalendar c), "
+    "(SELECT string_agg(h::text, ',' ORDER BY h.id) FROM protocols_openinghours h), "
+    "(SELECT string_agg(d::text, ',' ORDER BY d.id) FROM protocols_holiday d), "
+    "(SELECT string_agg(e::text, ',' ORDER BY e.id) FROM protocols_escalationchain e), "
+    "(SELECT string_agg(s::text, ',' ORDER BY s.id) FROM protocols_escalationstep s)))",
+)
+_sla_cache: tuple[str, PolicyBook] | None = None
+
+
+def sla_policy_book() -> PolicyBook:
+    """The active SLA policies with their calendars and escalation chains, as frozen values."""
+    global _sla_cache
+    with connection.cursor() as cursor:
+        _SLA_DIGEST_SQL.execute(cursor, ())
+        (digest,) = cursor.fetchone()
+    cached = _sla_cache
+    if cached is not None and cached[0] == digest:
+        return cached[1]
+    book = PolicyBook()
+    policies = SlaPolicy.objects.filter(is_active=True).select_related("calendar", "escalation_chain")
+    calendars = {c.pk: c for c in BusinessCalendar.objects.prefetch_related("opening_hours", "holidays")}
+    chains = {c.pk: c for c in EscalationChain.objects.prefetch_related("steps")}
+    for policy in policies:
+        calendar = calendars.get(policy.calendar_id) if policy.calendar_id else None
+        chain = chains.get(policy.escalation_chain_id) if policy.escalation_chain_id else None
+        spec = usable_calendar_spec(calendar) if calendar else ALWAYS_OPEN
+        if spec is None:
+            # One broken calendar (edited by hand in the database) must not stop intake for everyone:
+            # its policy is left out, and the log says why.
+            logger.error(
+                "SLA policy %r skipped: calendar %r never opens or is invalid", policy.name, calendar
+            )
+            continue
+        book.by_match[(policy.category_id, policy.priority)] = PolicySnapshot(
+            policy_id=policy.pk,
+            name=policy.name,
+            category_id=policy.category_id,
+            priority=policy.priority,
+            calendar_name=calendar.name if calendar else ALWAYS_OPEN_NAME,
+            calendar=spec,
+            first_response_seconds=_seconds(policy.first_response_minutes),
+            next_response_seconds=_seconds(policy.next_response_minutes),
+            resolution_seconds=_seconds(policy.resolution_minutes),
+            warn_at_percent=policy.warn_at_percent,
+            warn_before_seconds=_seconds(policy.warn_before_minutes),
+            chain_name=chain.name if chain else "",
+            chain=tuple(sorted((_step_snapshot(s) for s in chain.steps.all()), key=step_sort_key))
+            if chain
+            else (),
+        )
+    _sla_cache = (digest, book)
+    return book
+
+
+def _seconds(minutes: int | None) -> int | None:
+    return None if minutes is None else minutes * 60
+
+
+def usable_calendar_spec(calendar: BusinessCalendar) -> BusinessCalendarSpec | None:
+    """The calendar as a spec, or None if it is invalid or has no open hour (no deadline could ever
+    be computed on it)."""
+    try:
+        spec = calendar_spec(calendar)
+        business_add(spec, datetime(2026, 1, 1, tzinfo=UTC), 1)
+    except ValueError:
+        return None
+    return spec
+
+
+def calendar_spec(calendar: BusinessCalendar) -> BusinessCalendarSpec:
+    return BusinessCalendarSpec(
+        time_zone=calendar.time_zone,
+        always_open=calendar.always_open,
+        weekly_hours=tuple((h.weekday, h.opens_at, h.closes_at) for h in calendar.opening_hours.all()),
+        holidays=frozenset(h.date for h in calendar.holidays.all()),
+    )
+
+
+def _step_snapshot(step: EscalationStep) -> dict[str, Any]:
+    return {
+        "position": step.position,
+        "trigger": step.trigger,
+        "delay_minutes": step.delay_minutes,
+        "action": step.action,
+        "role": step.role,
+        "user_id": step.user_id,
+        "repeat_every_minutes": step.repeat_every_minutes,
+        "repeat_times": step.repeat_times,
+        "label": str(step),
+    }
+
+
+# The response plan is the same for everyone who may read it (the API checks "sla.view"), like categories.
+def sla_policy_list() -> QuerySet[SlaPolicy]:
+    return SlaPolicy.objects.select_related("calendar", "escalation_chain").order_by("name")
+
+
+def business_calendar_list() -> QuerySet[BusinessCalendar]:
+    return BusinessCalendar.objects.prefetch_related("opening_hours", "holidays").order_by("name")
+
+
+def escalation_chain_list() -> QuerySet[EscalationChain]:
+    return EscalationChain.objects.prefetch_related("steps").order_by("name")

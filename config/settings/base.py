@@ -117,6 +117,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "firebreak@localhost")
+# A hung SMTP server must not hold a delivery worker (and its claimed notifications) forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
@@ -155,6 +157,8 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "protocols.models.Priority",
         "PlatformEnum": "protocols.models.Platform",
         "SentimentEnum": "protocols.models.Sentiment",
+        "RoleEnum": "protocols.models.Role",
+        "EscalationTriggerEnum": "protocols.models.EscalationTrigger",
     },
 }
 
@@ -165,6 +169,20 @@ FIREBREAK_MENTION_BATCH_MAX = 500
 FIREBREAK_WEBHOOK_MAX_AGE_SECONDS = env_int("FIREBREAK_WEBHOOK_MAX_AGE_SECONDS", 300)
 FIREBREAK_AUTO_CLOSE_AFTER_HOURS = env_int("FIREBREAK_AUTO_CLOSE_AFTER_HOURS", 168)
 FIREBREAK_QUEUE_REFRESH_SECONDS = env_int("FIREBREAK_QUEUE_REFRESH_SECONDS", 15)
+# The SLA sweeper: how many due clocks one transaction claims, and how late a due moment may be
+# before /healthz reports the engine as unhealthy.
+FIREBREAK_SLA_SWEEP_BATCH = env_int("FIREBREAK_SLA_SWEEP_BATCH", 500)
+# How many sweeps may run at once across all workers (each claims different clocks: SKIP LOCKED).
+FIREBREAK_SLA_SWEEPERS = env_int("FIREBREAK_SLA_SWEEPERS", 2)
+FIREBREAK_SLA_MAX_LAG_SECONDS = env_int("FIREBREAK_SLA_MAX_LAG_SECONDS", 60)
+
+# Notifications (documented in the README). Links in email and chat messages need the public address; a
+# failed delivery is retried after base * 2**attempts seconds (at most the cap) until the last attempt.
+FIREBREAK_BASE_URL = env_str("FIREBREAK_BASE_URL", "http://localhost:8000")
+FIREBREAK_NOTIFY_RETRY_BASE_SECONDS = env_int("FIREBREAK_NOTIFY_RETRY_BASE_SECONDS", 30)
+FIREBREAK_NOTIFY_RETRY_CAP_SECONDS = env_int("FIREBREAK_NOTIFY_RETRY_CAP_SECONDS", 3600)
+FIREBREAK_NOTIFY_MAX_ATTEMPTS = env_int("FIREBREAK_NOTIFY_MAX_ATTEMPTS", 8)
+FIREBREAK_WEBHOOK_TIMEOUT_SECONDS = env_int("FIREBREAK_WEBHOOK_TIMEOUT_SECONDS", 5)
 
 # Celery: JSON only, late acks so a killed worker's task is redelivered, bounded everything.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

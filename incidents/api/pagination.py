@@ -67,7 +67,10 @@ class KeysetPagination(BasePagination):
                 "name": "sort",
                 "in": "query",
                 "required": False,
-                "description": "urgency (default: most urgent, then oldest), oldest, newest.",
+                "description": (
+                    "urgency (default: most urgent, then oldest), oldest, newest, "
+                    "deadline (soonest response-time deadline first, none last)."
+                ),
                 "schema": {"type": "string", "enum": list(SORTS)},
             },
         ]

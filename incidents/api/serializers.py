@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents import clock_presenters
 from incidents.intake import FIELD_LIMITS, LIST_MAX_ITEMS, PRODUCT_MAX, TAG_MAX
-from incidents.models import Incident, Mention, TimelineEvent
-from protocols.models import Category, Platform, Priority, Sentiment
+from incidents.models import Incident, Mention, SlaClock, TimelineEvent
+from protocols.models import Category, EscalationTrigger, Platform, Priority, Sentiment
 
 User = get_user_model()
 
@@ -61,8 +64,11 @@ class IncidentListSerializer(serializers.ModelSerializer):
             "updated_at",
             "last_mention_at",
             "first_responded_at",
+            "acknowledged_at",
             "resolved_at",
             "closed_at",
+            "sla_state",
+            "sla_due_at",
         ]
 
     @extend_schema_field(serializers.URLField())
@@ -103,12 +109,87 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "actor", "before", "after", "note", "created_at"]
 
 
+class EscalationStepStateSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    trigger = serializers.ChoiceField(choices=EscalationTrigger.choices)
+    delay_minutes = serializers.IntegerField(help_text="Minutes after the warning or the breach.")
+    action = serializers.CharField()
+    role = serializers.CharField()
+    user_id = serializers.IntegerField(allow_null=True)
+    repeat_every_minutes = serializers.IntegerField(allow_null=True)
+    repeat_times = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    fired_at = serializers.ListField(child=serializers.DateTimeField(), help_text="Each time it fired.")
+    state = serializers.ChoiceField(
+        choices=["pending", "fired", "cancelled"],
+        help_text="pending: may still fire; fired: every repetition did; cancelled: never will now.",
+    )
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    """A response-time clock as frozen when it started, with what it means at the moment of reading."""
+
+    paused_for_seconds = serializers.SerializerMethodField()
+    consumed_seconds = serializers.SerializerMethodField()
+    business_seconds_left = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+    escalation_steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlaClock
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "policy_name",
+            "calendar_name",
+            "chain_name",
+            "target_seconds",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "warned_at",
+            "breached_at",
+            "stopped_at",
+            "paused_for_seconds",
+            "consumed_seconds",
+            "business_seconds_left",
+            "explanation",
+            "escalation_steps",
+        ]
+
+    def _now(self) -> datetime:
+        now: datetime | None = self.context.get("now")
+        return now if now is not None else timezone.now()
+
+    def get_paused_for_seconds(self, clock: SlaClock) -> float:
+        """Wall-clock seconds paused, a pause still going on included."""
+        return clock_presenters.paused_seconds(clock, now=self._now())
+
+    def get_consumed_seconds(self, clock: SlaClock) -> float:
+        """Business seconds of the target used so far."""
+        return clock_presenters.consumed_seconds(clock, now=self._now())
+
+    def get_business_seconds_left(self, clock: SlaClock) -> int | None:
+        """Running: business seconds until due (negative: seconds since it was due). Paused: what was
+        left when it paused. Stopped: null."""
+        return clock_presenters.business_seconds_left(clock, now=self._now())
+
+    def get_explanation(self, clock: SlaClock) -> str:
+        return clock_presenters.clock_explanation(clock, now=self._now())
+
+    @extend_schema_field(EscalationStepStateSerializer(many=True))
+    def get_escalation_steps(self, clock: SlaClock) -> Any:
+        return EscalationStepStateSerializer(clock_presenters.escalation_steps(clock), many=True).data
+
+
 class IncidentDetailSerializer(IncidentListSerializer):
     mentions = MentionSerializer(many=True)
     timeline = TimelineEventSerializer(many=True)
+    clocks = ClockSerializer(many=True, help_text="Every response-time clock, newest first per kind.")
 
     class Meta(IncidentListSerializer.Meta):
-        fields = [*IncidentListSerializer.Meta.fields, "description", "mentions", "timeline"]
+        fields = [*IncidentListSerializer.Meta.fields, "description", "clocks", "mentions", "timeline"]
 
 
 class IncidentCreateInput(serializers.Serializer):

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -32,6 +33,7 @@ from config.errors import ValidationFailed
 from incidents import selectors
 from incidents.api import serializers as s
 from incidents.api.pagination import KeysetPagination
+from incidents.clock_selectors import incident_get_with_clocks
 from incidents.filters import IncidentFilter
 from incidents.models import Incident
 from incidents.services import incidents as incident_services
@@ -51,8 +53,10 @@ CONFLICT = {
 
 
 def _detail(request: Request, incident_id: int) -> Response:
-    incident = selectors.incident_get(user=request.user, incident_id=incident_id)
-    return Response(s.IncidentDetailSerializer(incident, context={"request": request}).data)
+    incident = incident_get_with_clocks(user=request.user, incident_id=incident_id)
+    # One "now" for the whole answer, so every clock's time left is measured from the same moment.
+    context = {"request": request, "now": timezone.now()}
+    return Response(s.IncidentDetailSerializer(incident, context=context).data)
 
 
 @extend_schema_view(
@@ -60,7 +64,7 @@ def _detail(request: Request, incident_id: int) -> Response:
         summary="List incidents (the triage queue)", responses={200: s.IncidentListSerializer, **ERRORS}
     ),
     retrieve=extend_schema(
-        summary="One incident with its mentions and timeline",
+        summary="One incident with its response-time clocks, mentions and timeline",
         responses={200: s.IncidentDetailSerializer, **ERRORS, **NOT_FOUND},
     ),
 )
@@ -78,6 +82,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "prioritize": "incident.prioritize",
         "resolve": "incident.resolve",
         "reopen": "incident.reopen",
+        "respond": "incident.respond",
+        "acknowledge": "incident.acknowledge",
         "bulk_assign": "incident.assign_self",
         "bulk_categorize": "incident.categorize",
     }
@@ -175,6 +181,38 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident_services.incident_reopen(
             actor=request.user, incident_id=self._incident_id(), note=data["note"]
         )
+        return _detail(request, self._incident_id())
+
+    @extend_schema(
+        summary="Record that the team answered the customer",
+        description=(
+            "Meets the first-response target (the first time) and any running next-response target, and "
+            "stops the escalation steps still pending. A new or triaged incident moves to in progress."
+        ),
+        request=s.NoteInput,
+        responses={200: s.IncidentDetailSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        examples=[OpenApiExample("Replied", value={"note": "Answered on X"}, request_only=True)],
+    )
+    @action(detail=True, methods=["post"])
+    def respond(self, request: Request, pk: str) -> Response:
+        data = self._input(s.NoteInput)
+        incident_services.incident_respond(
+            actor=request.user, incident_id=self._incident_id(), note=data["note"]
+        )
+        return _detail(request, self._incident_id())
+
+    @extend_schema(
+        summary="Acknowledge: someone has it in hand",
+        description=(
+            "Cancels the escalation steps still pending on the incident's clocks; the targets keep running. "
+            "The body is ignored."
+        ),
+        request=None,
+        responses={200: s.IncidentDetailSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        incident_services.incident_acknowledge(actor=request.user, incident_id=self._incident_id())
         return _detail(request, self._incident_id())
 
     @extend_schema(

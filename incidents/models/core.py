@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Func, Q, Value, When
 
 from protocols.models import Category, Platform, Priority, Role, Sentiment
 
@@ -39,6 +39,14 @@ URGENCY_RANK = Case(
     default=Value(4),
     output_field=models.SmallIntegerField(),
 )
+
+
+class SlaState(models.TextChoices):
+    NONE = "none", "No target"
+    OK = "ok", "On track"
+    WARNING = "warning", "Breaching soon"
+    BREACHED = "breached", "Breached"
+    PAUSED = "paused", "Paused"
 
 
 class Incident(models.Model):
@@ -85,9 +93,29 @@ class Incident(models.Model):
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised from the incident's clocks (kept in step by the clock services and the sweeper, in
+    # the same transaction) so the queue can filter and sort on them with an index.
+    sla_state = models.CharField(max_length=10, choices=SlaState.choices, db_default=SlaState.NONE)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["sla_state", "urgency_rank", "created_at", "id"], name="inc_sla_state_urgency"
+            ),
+            models.Index(fields=["sla_due_at"], condition=IS_OPEN, name="inc_open_sla_due"),
+            # The "deadline" sort of the queue (soonest first, incidents without a target last).
+            models.Index(
+                Func(
+                    F("sla_due_at"),
+                    template="COALESCE(%(expressions)s, 'infinity'::timestamptz)",
+                    output_field=models.DateTimeField(),
+                ),
+                F("id"),
+                condition=IS_OPEN,
+                name="inc_open_deadline",
+            ),
             # The default queue (open, most urgent first) and its keyset pagination.
             models.Index(
                 fields=["urgency_rank", "created_at", "id"], condition=IS_OPEN, name="inc_open_urgency"
@@ -171,6 +199,14 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
     CLOSED = "closed", "Closed"
+    RESPONDED = "responded", "Response sent"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    CUSTOMER_REPLIED = "customer_replied", "Customer replied"
+    SLA_WARNING = "sla_warning", "Target about to be missed"
+    SLA_BREACHED = "sla_breached", "Target missed"
+    ESCALATED = "escalated", "Escalation step"
+    DEADLINES_CHANGED = "deadlines_changed", "Deadlines recomputed"
+    CRISIS_REQUESTED = "crisis_requested", "Crisis mode requested"
 
 
 class TimelineEvent(models.Model):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from config.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from incidents import policies
 from incidents.models import OPEN_STATUS_VALUES, EventKind, Incident, IncidentStatus
+from incidents.services import clocks
 from incidents.services.timeline import timeline_append
 from protocols.models import Category, Priority, Role
 
@@ -94,6 +95,7 @@ def incident_create(
         updated_at=now,
     )
     incident_refresh_search(incident.pk)
+    clocks.clocks_start(incident=incident, now=now)
     timeline_append(
         incident_id=incident.pk,
         kind=EventKind.CREATED,
@@ -180,6 +182,7 @@ def incident_categorize(*, actor: Any, incident_id: int, category: Category | No
             "status": incident.status,
         },
     )
+    clocks.clocks_recompute(incident=incident, actor=actor, now=timezone.now(), reason="Category changed")
     return incident
 
 
@@ -203,6 +206,7 @@ def incident_set_priority(*, actor: Any, incident_id: int, priority: str) -> Inc
         before=before,
         after={"priority": priority},
     )
+    clocks.clocks_recompute(incident=incident, actor=actor, now=timezone.now(), reason="Priority changed")
     return incident
 
 
@@ -229,6 +233,10 @@ def incident_set_status(*, actor: Any, incident_id: int, status: str) -> Inciden
         before=before,
         after={"status": status},
     )
+    clocks.clocks_on_status_change(
+        incident_id=incident.pk, old=before["status"], new=status, now=incident.updated_at
+    )
+    clocks.incident_sla_sync(incident_ids=[incident.pk])
     return incident
 
 
@@ -284,6 +292,8 @@ def incident_resolve(*, actor: Any, incident_id: int, note: str = "") -> Inciden
         after={"status": IncidentStatus.RESOLVED},
         note=note,
     )
+    clocks.clocks_on_resolve(incident_id=incident.pk, now=incident.updated_at)
+    clocks.incident_sla_sync(incident_ids=[incident.pk])
     return incident
 
 
@@ -304,6 +314,60 @@ def incident_reopen(*, actor: Any, incident_id: int, note: str = "") -> Incident
         before={"status": IncidentStatus.RESOLVED},
         after={"status": target},
         note=note,
+    )
+    clocks.clocks_on_reopen(incident=incident, now=incident.updated_at)
+    return incident
+
+
+@transaction.atomic
+def incident_respond(*, actor: Any, incident_id: int, note: str = "") -> Incident:
+    """Records that the team answered the customer (a reply went out): the first-response target is
+    met on the first one, a running next-response target on any, and pending escalations stop."""
+    _require(actor, "incident.respond")
+    incident = _get(incident_id)
+    if incident.status not in OPEN_STATUS_VALUES:
+        raise Conflict(f"The incident is {incident.status}; reopen it first.")
+    now = timezone.now()
+    expected = {"first_responded_at": incident.first_responded_at, "status": incident.status}
+    changes: dict[str, Any] = {}
+    if incident.first_responded_at is None:
+        changes["first_responded_at"] = now
+    if incident.status in (IncidentStatus.NEW, IncidentStatus.TRIAGED):
+        changes["status"] = IncidentStatus.IN_PROGRESS
+    _cas_update(incident, expected, changes)
+    stopped = clocks.clocks_on_response(incident_id=incident.pk, now=now)
+    timeline_append(
+        incident_id=incident.pk,
+        kind=EventKind.RESPONDED,
+        actor=actor,
+        before={"status": expected["status"]},
+        after={
+            "status": incident.status,
+            "first_response": "first_responded_at" in changes,
+            "targets": {c.kind: ("missed" if c.breached_at else "met") for c in stopped},
+        },
+        note=note,
+    )
+    clocks.incident_sla_sync(incident_ids=[incident.pk])
+    return incident
+
+
+@transaction.atomic
+def incident_acknowledge(*, actor: Any, incident_id: int) -> Incident:
+    """Someone has it in hand: the escalation steps still pending on its clocks are cancelled (the
+    targets themselves keep running)."""
+    _require(actor, "incident.acknowledge")
+    incident = _get(incident_id)
+    if incident.status not in OPEN_STATUS_VALUES:
+        raise Conflict(f"The incident is {incident.status}; nothing to acknowledge.")
+    now = timezone.now()
+    _cas_update(incident, {"acknowledged_at": incident.acknowledged_at}, {"acknowledged_at": now})
+    cancelled = clocks.clocks_stop_escalations(incident_id=incident.pk, now=now)
+    timeline_append(
+        incident_id=incident.pk,
+        kind=EventKind.ACKNOWLEDGED,
+        actor=actor,
+        after={"escalations_stopped": cancelled},
     )
     return incident
 

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from incidents.intake import MentionInput, parse_mention
-from incidents.models import EventKind
+from incidents.models import EventKind, Incident
 from incidents.sentiment import sentiment_of
+from incidents.services import clocks
 from incidents.services.ingestion_sql import (
     FIND_AUTHORS_SQL,
     FIND_STORED_SQL,
@@ -200,7 +201,29 @@ def _store(
         _insert_events(
             cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label
         )
+    _start_clocks(new_incidents, touched, raised, now)
     return outcome
+
+
+def _start_clocks(
+    new_incidents: list[_NewIncident], touched: dict[int, _Touched], raised: dict[int, Any], now: datetime
+) -> None:
+    """New incidents get their response-time clocks; a customer writing again on an answered incident
+    starts a next-response clock; a priority raised by a triage rule recomputes the deadlines."""
+    started = clocks.clocks_start_for_new_incidents(
+        incidents=[
+            (i.id, i.outcome.category_id, i.outcome.priority or Priority.NORMAL.value)
+            for i in new_incidents
+            if i.id is not None  # always set by _insert_incidents
+        ],
+        now=now,
+    )
+    clocks.incident_sla_sync(incident_ids=[c.incident_id for c in started])
+    clocks.clocks_on_customer_message(incident_ids=list(touched), now=now)
+    for incident in Incident.objects.filter(pk__in=list(raised)) if raised else ():
+        clocks.clocks_recompute(
+            incident=incident, actor=None, now=now, reason="Priority raised by a triage rule"
+        )
 
 
 def _place(

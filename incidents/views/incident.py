@@ -1,38 +1,61 @@
-"""The incident page, its POST actions (assign, categorize, prioritize, status, edit, resolve, reopen)
-and the new-incident form. An action answers with its queue row, the page's panels, or a redirect."""
+"""The incident page, its POST actions (assign, categorize, prioritize, status, edit, resolve, reopen,
+log a response, acknowledge) and the new-incident form. An action answers with its queue row, the
+page's panels, or a redirect."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from config.errors import NotFound, PermissionRefused, ValidationFailed
 from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
 from incidents import forms, policies, selectors
-from incidents.models import IncidentStatus
-from incidents.presenters import assignee_phrase, queue_rows, timeline_entry
+from incidents.clock_selectors import incident_clocks_prefetch, incident_get_with_clocks
+from incidents.models import Incident, IncidentStatus
+from incidents.presenters import (
+    ClockView,
+    assignee_phrase,
+    clock_views,
+    queue_rows,
+    step_user_ids,
+    timeline_entry,
+)
 from incidents.services import incidents as services
 from incidents.views.queue import row_context
 from protocols.models import Priority
 from protocols.selectors import category_list
 
 
+def _clocks(incident: Incident, events: list[Any]) -> tuple[list[ClockView], dict[int, str]]:
+    """The incident's clocks (prefetched) explained, and the names of the people that their escalation
+    steps and the timeline's escalation events mention."""
+    clocks = list(incident.clocks.all())
+    names = selectors.user_names_by_id(user_ids=step_user_ids(clocks, events))
+    return clock_views(clocks, users=names), names
+
+
 def _incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> dict[str, Any]:
     user = request.user
-    incident = selectors.incident_get(user=user, incident_id=incident_id)
+    incident = incident_get_with_clocks(user=user, incident_id=incident_id)
     categories = list(category_list(include_inactive=True))
     names = {c.pk: c.name for c in categories}
     allowed = policies.allowed_actions(user=user)
+    events = list(incident.timeline.all())
+    clocks, people = _clocks(incident, events)
     return {
         **page_context(request),
         "incident": incident,
+        "clocks": clocks,
+        "sla_refresh_seconds": settings.FIREBREAK_QUEUE_REFRESH_SECONDS,
         "mentions": list(incident.mentions.all()),
-        "timeline": [timeline_entry(e, names) for e in incident.timeline.all()],
+        "timeline": [timeline_entry(e, names, people) for e in events],
         "categories": [c for c in categories if c.is_active],
         "users": list(selectors.assignable_user_list()) if "incident.assign_other" in allowed else [],
         "priorities": Priority.choices,
@@ -48,7 +71,26 @@ def _incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> d
 
 @team_view("incident.view")
 def incident_detail(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
-    return render(request, "incidents/incident_detail.html", _incident_context(request, incident_id))
+    if request.htmx and request.htmx.target == "sla-clocks":
+        # The SLA card's own refresh: its clocks only, not the mentions and timeline.
+        incident = (
+            selectors.incident_base(user=request.user)
+            .prefetch_related(incident_clocks_prefetch())
+            .filter(pk=incident_id)
+            .first()
+        )
+        if incident is None:
+            raise NotFound("Incident not found.")
+        context = {
+            "incident": incident,
+            "clocks": _clocks(incident, [])[0],
+            "sla_refresh_seconds": settings.FIREBREAK_QUEUE_REFRESH_SECONDS,
+        }
+        response = render(request, "incidents/_incident_sla_clocks.html", context)
+    else:
+        response = render(request, "incidents/incident_detail.html", _incident_context(request, incident_id))
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 def _after_change(request: HtmxHttpRequest, incident_id: int, message: str) -> HttpResponse:
@@ -136,6 +178,21 @@ def incident_reopen(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     note = valid_data(forms.NoteForm(request.POST))["note"]
     services.incident_reopen(actor=request.user, incident_id=incident_id, note=note)
     return _after_change(request, incident_id, f"#{incident_id} reopened.")
+
+
+@team_view("incident.respond")
+@require_POST
+def incident_respond(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    note = valid_data(forms.NoteForm(request.POST))["note"]
+    services.incident_respond(actor=request.user, incident_id=incident_id, note=note)
+    return _after_change(request, incident_id, f"Response logged on #{incident_id}.")
+
+
+@team_view("incident.acknowledge")
+@require_POST
+def incident_acknowledge(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    services.incident_acknowledge(actor=request.user, incident_id=incident_id)
+    return _after_change(request, incident_id, f"#{incident_id} acknowledged; pending escalations stopped.")
 
 
 @team_view("incident.create")

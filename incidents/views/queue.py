@@ -31,6 +31,7 @@ BUILTIN_VIEWS = (
     ("My open", "assignee=me"),
     ("Unassigned", "assignee=none"),
     ("High priority", "priority=high,critical"),
+    ("Breaching soon", "sla_state=warning,breached&sort=deadline"),
 )
 
 

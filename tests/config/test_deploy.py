@@ -32,6 +32,7 @@ import jsonschema
 import pytest
 import yaml
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -418,17 +419,20 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def production_server() -> Iterator[str]:
-    """gunicorn serving production settings (SSL redirect on, one allowed host) like the image does."""
+def production_server(django_db_setup: Any) -> Iterator[str]:
+    """gunicorn serving production settings (SSL redirect on, one allowed host) like the image does,
+    on the migrated test database (health includes the SLA engine, which reads its tables)."""
     db = settings.DATABASES["default"]
     user = urllib.parse.quote(db["USER"] or "", safe="")
     password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
     credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
     port = free_port()
+    host = db["HOST"] or "127.0.0.1"
+    test_database = connection.settings_dict["NAME"]
     env = clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=STRONG_SECRET_KEY,
-        DATABASE_URL=f"postgres://{credentials}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres",
+        DATABASE_URL=f"postgres://{credentials}{host}:{db['PORT'] or 5432}/{test_database}",
         REDIS_URL=settings.REDIS_URL,
         ALLOWED_HOSTS="firebreak.example.com",
     )
@@ -462,6 +466,7 @@ def production_server() -> Iterator[str]:
             server.wait()
 
 
+@pytest.mark.django_db
 def test_health_check_passes_against_a_healthy_production_server(
     production_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -470,7 +475,8 @@ def test_health_check_passes_against_a_healthy_production_server(
     monkeypatch.setenv("ALLOWED_HOSTS", "firebreak.example.com")
 
     assert healthcheck.main() == 0
-    assert json.loads(capsys.readouterr().out) == {"status": "ok", "database": "ok", "redis": "ok"}
+    body = json.loads(capsys.readouterr().out)
+    assert (body["status"], body["database"], body["redis"], body["sla"]["state"]) == ("ok", "ok", "ok", "ok")
 
     # The same server refuses a Host outside ALLOWED_HOSTS: the check reports that as unhealthy.
     monkeypatch.setenv("ALLOWED_HOSTS", "elsewhere.example.com")

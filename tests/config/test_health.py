@@ -32,8 +32,45 @@ def test_healthz_answers_ok_when_postgres_and_redis_answer(client: Client) -> No
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database", "redis")} == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+    }
+    assert body["sla"]["state"] == "ok" and body["sla"]["lag_seconds"] == 0.0
     assert "no-store" in response["Cache-Control"]  # a proxy must never replay an old answer
+
+
+@pytest.mark.django_db
+def test_healthz_turns_503_when_a_clock_is_more_than_a_minute_overdue(client: Client, responder: Any) -> None:
+    """The sweeper stopped: the oldest unfired due moment is reported, and past 60 s the app is unhealthy."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from incidents.services.incidents import incident_create
+    from incidents.services.sweeper import sla_sweep
+    from incidents.tasks import sla_audit
+    from protocols.models import SlaPolicy
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=10)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        incident_create(actor=responder, title="Nobody sweeps")
+    due = start + timedelta(minutes=10)
+    with time_machine.travel(due + timedelta(seconds=59), tick=False):
+        assert client.get("/healthz").status_code == 200
+    with time_machine.travel(due + timedelta(seconds=61), tick=False):
+        report = sla_audit()
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        sla = response.json()["sla"]
+        assert sla["state"] == "behind" and sla["oldest_due_at"] == due.isoformat()
+        assert sla["lag_seconds"] == 61.0 and sla["last_audit"] == report
+        sla_sweep()  # the sweeper catches up: healthy again
+        assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.django_db
@@ -65,6 +102,7 @@ def test_healthz_answers_503_naming_the_database_when_it_fails(
         "status": "unavailable",
         "database": "error: OperationalError",
         "redis": "ok",
+        "sla": {"state": "unknown"},
     }
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
 from django.http import QueryDict
+from django.utils import timezone
 
 from incidents.filters import IncidentFilter
 from incidents.keyset import after_cursor, encode_cursor, sort_for
@@ -40,12 +43,13 @@ def explained(big_table: dict[str, Any], db: Any) -> dict[str, Any]:
 
 def _fill(category_id: int, user_id: int) -> None:
     with connection.cursor() as cursor:
-        # A quarter open, like a live desk: most incidents are long closed.
+        # A quarter open, like a live desk: most incidents are long closed. Open ones have response-time
+        # deadlines spread over the next day (a few already missed or close), waiting ones are paused.
         cursor.execute(
             """
             INSERT INTO incidents_incident (title, description, category_id, priority, status, assignee_id,
                 assigned_role, follow_up_required, tags, products, platform, thread_key, author_key,
-                mention_count, last_mention_at, search_vector, created_at, updated_at)
+                mention_count, last_mention_at, search_vector, created_at, updated_at, sla_state, sla_due_at)
             SELECT 'Incident ' || g, 'text ' || g,
                    CASE WHEN g %% 10 = 0 THEN %s END,
                    (ARRAY['low','normal','normal','high','critical'])[1 + g %% 5],
@@ -58,7 +62,15 @@ def _fill(category_id: int, user_id: int) -> None:
                    (ARRAY['x','facebook','instagram','tiktok'])[1 + g %% 4],
                    'x:' || g, 'x:author' || g, 1, now() - g * interval '1 minute',
                    to_tsvector('english', 'Incident ' || g || ' word' || (g %% 1000)),
-                   now() - g * interval '1 minute', now()
+                   now() - g * interval '1 minute', now(),
+                   CASE WHEN g %% 4 <> 0 THEN 'none'
+                        WHEN g %% 16 = 12 THEN 'paused'
+                        WHEN g %% 400 = 0 THEN 'breached'
+                        WHEN g %% 240 = 0 THEN 'warning'
+                        ELSE 'ok' END,
+                   CASE WHEN g %% 4 <> 0 OR g %% 16 = 12 THEN NULL
+                        WHEN g %% 400 = 0 THEN now() - (g %% 600) * interval '1 minute'
+                        ELSE now() + (g %% 1440) * interval '1 minute' END
             FROM generate_series(1, %s) AS g
             """,
             [category_id, user_id, ROWS],
@@ -115,5 +127,24 @@ def test_queue_filters_use_indexes(explained: dict[str, Any], params: str) -> No
     assert_indexed(text)
 
 
+@pytest.mark.parametrize(
+    ("params", "index"),
+    [
+        ("sla_state=breached", "inc_sla_state_urgency"),
+        ("sla_state=warning,breached", "inc_sla_state_urgency"),
+        ("sla_state=breached&status=all&sort=urgency", "inc_sla_state_urgency"),
+        ("due_before={soon}", "inc_open_sla_due"),
+        ("due_before={soon}&status=all", "inc_open_sla_due"),
+        ("due_before={soon}&status=in_progress", "inc_open_sla_due"),
+    ],
+)
+def test_sla_filters_use_their_indexes(explained: dict[str, Any], params: str, index: str) -> None:
+    soon = quote((timezone.now() + timedelta(minutes=30)).isoformat())
+    text = plan(explained["user"], params.format(soon=soon))
+    assert_indexed(text)
+    assert index in text, text
+
+
 def test_table_is_really_that_big(explained: dict[str, Any]) -> None:
     assert Incident.objects.count() >= 50_000
+    assert Incident.objects.filter(sla_state="breached").count() >= 100

@@ -59,3 +59,19 @@ def test_a_real_worker_runs_the_task_from_redis() -> None:
 def test_beat_schedules_the_task(settings: Any) -> None:
     schedule = app.conf.beat_schedule
     assert any(entry["task"] == close_resolved_incidents.name for entry in schedule.values())
+
+
+def test_the_sla_sweeper_ticks_every_second_and_stale_ticks_are_dropped() -> None:
+    tick = next(e for e in app.conf.beat_schedule.values() if e["task"] == "incidents.tasks.sla_tick")
+    assert tick["schedule"] == 1.0
+    assert 0 < tick["options"]["expires"] <= 10  # a busy worker drops old ticks instead of queueing them
+    audit = next(e for e in app.conf.beat_schedule.values() if e["task"] == "incidents.tasks.sla_audit")
+    assert audit["schedule"] <= 60
+
+
+def test_celery_is_configured_for_at_least_once_delivery_of_idempotent_tasks() -> None:
+    conf = app.conf
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.task_acks_late is True and conf.task_reject_on_worker_lost is True
+    visibility = conf.broker_transport_options["visibility_timeout"]
+    assert visibility > conf.task_time_limit > conf.task_soft_time_limit

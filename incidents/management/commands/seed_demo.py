@@ -3,7 +3,7 @@ worth of mentions. Safe to run again: it creates only what is missing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,7 +12,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.services.ingestion import mentions_ingest
-from protocols.models import Category, IntakeSource, Role, RoleAssignment, Tier, TriageRule
+from protocols.models import (
+    BusinessCalendar,
+    Category,
+    EscalationChain,
+    EscalationStep,
+    IntakeSource,
+    OpeningHours,
+    Role,
+    RoleAssignment,
+    SlaPolicy,
+    Tier,
+    TriageRule,
+)
 
 DEMO_PASSWORD = "firebreak-demo"  # noqa: S105 - printed on purpose: these are demo accounts
 DEMO_USERS = [
@@ -98,8 +110,48 @@ MENTIONS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_CHAINS: list[tuple[str, list[dict[str, Any]]]] = [
+    ("Routine escalation", [dict(trigger="breach", delay_minutes=0, action="notify_management")]),
+    (
+        "High priority escalation",
+        [
+            dict(
+                trigger="breach",
+                delay_minutes=0,
+                action="notify_management",
+                repeat_every_minutes=15,
+                repeat_times=3,
+            ),
+            dict(trigger="breach", delay_minutes=30, action="raise_priority"),
+        ],
+    ),
+    (
+        "Crisis escalation",
+        [
+            dict(trigger="warning", delay_minutes=0, action="notify_role", role=Role.PR),
+            dict(
+                trigger="breach",
+                delay_minutes=0,
+                action="notify_management",
+                repeat_every_minutes=5,
+                repeat_times=6,
+            ),
+            dict(trigger="breach", delay_minutes=10, action="open_crisis"),
+        ],
+    ),
+]
+# name, (category slug, priority), calendar, (first response, resolution) in minutes, chain
+DEMO_POLICIES = [
+    ("Routine", (None, ""), "office", (24 * 60, 72 * 60), "Routine escalation"),
+    ("High priority", (None, "high"), "24/7", (60, 24 * 60), "High priority escalation"),
+    ("Influencer / high reach", ("influencer", ""), "24/7", (60, 24 * 60), "High priority escalation"),
+    ("Critical priority", (None, "critical"), "24/7", (15, 8 * 60), "Crisis escalation"),
+    ("PR crisis", ("pr-crisis", ""), "24/7", (15, 8 * 60), "Crisis escalation"),
+]
+
+
 class Command(BaseCommand):
-    help = "Load the demo users, categories, triage rules and mentions (idempotent)."
+    help = "Load the demo users, categories, triage rules, SLA policies and mentions (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins.")
@@ -109,6 +161,7 @@ class Command(BaseCommand):
         users = self._users()
         categories = {slug: self._category(name, slug, tier, text) for name, slug, tier, text in CATEGORIES}
         self._rules(categories)
+        self._sla(categories)
         IntakeSource.objects.get_or_create(
             slug="demo-listening", defaults={"name": "Demo listening tool", "secret": "demo-webhook-secret"}
         )
@@ -181,6 +234,42 @@ class Command(BaseCommand):
         ]
         for spec in rules:
             TriageRule.objects.get_or_create(name=spec["name"], defaults=spec)
+
+    def _sla(self, categories: dict[str, Category]) -> None:
+        """The demo response plan: routine 24 h / 72 h on office hours, high priority 1 h / 24 h and
+        crisis 15 min / 8 h around the clock, each warning at 75% and escalating when missed."""
+        office, created = BusinessCalendar.objects.get_or_create(
+            name="Office hours Mon-Fri 09-17", defaults={"time_zone": "Europe/Stockholm"}
+        )
+        if created:
+            OpeningHours.objects.bulk_create(
+                OpeningHours(calendar=office, weekday=day, opens_at=time(9), closes_at=time(17))
+                for day in range(5)
+            )
+        chains = {}
+        for name, steps in DEMO_CHAINS:
+            chain, created = EscalationChain.objects.get_or_create(name=name)
+            if created:
+                EscalationStep.objects.bulk_create(
+                    EscalationStep(chain=chain, position=index, **step) for index, step in enumerate(steps, 1)
+                )
+            chains[name] = chain
+        for name, match, calendar, minutes, chain_name in DEMO_POLICIES:
+            category_slug, priority = match
+            first, resolution = minutes
+            SlaPolicy.objects.get_or_create(
+                name=name,
+                defaults={
+                    "category": categories[category_slug] if category_slug else None,
+                    "priority": priority,
+                    "calendar": office if calendar == "office" else None,
+                    "first_response_minutes": first,
+                    "next_response_minutes": first,
+                    "resolution_minutes": resolution,
+                    "warn_at_percent": 75,
+                    "escalation_chain": chains[chain_name],
+                },
+            )
 
     def _mentions(self, integration_user: Any) -> None:
         now = timezone.now()

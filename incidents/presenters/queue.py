@@ -1,0 +1,72 @@
+"""The queue's rows: each incident with its age, whether it is the viewer's, and its Target cell (the
+next deadline as the incident's clocks summarise it). No queries: the row reads the incident only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import dateformat, timezone
+
+from incidents.models import Incident, SlaState
+from incidents.presenters.wording import compact_age, countdown_text, since_text
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    """The queue's Target cell: the incident's next deadline as its clocks summarise it."""
+
+    state: str  # an SlaState value; also the cell's colour class
+    label: str  # the state in words, for the tooltip and screen readers
+    text: str  # what the cell shows on load ("42m 05s left", "breached 12 min ago", "Paused", "—")
+    due_at: datetime | None
+    counts: str  # how sla.js keeps `text` current: "left", "since" or "" (static)
+
+    @property
+    def spoken_state(self) -> str:
+        """Said before the text to screen readers, unless the text already names the state."""
+        return "" if self.state in (SlaState.BREACHED, SlaState.PAUSED) else f"{self.label}: "
+
+    @property
+    def due_text(self) -> str:
+        """The deadline, short: its time today, weekday and time within a week, else its date. This is
+        the server's fallback (in its own zone); sla.js rewrites it in the viewer's time zone."""
+        if self.due_at is None:
+            return ""
+        local = timezone.localtime(self.due_at)
+        days = (local.date() - timezone.localdate()).days
+        return dateformat.format(local, "H:i T" if days == 0 else "D H:i T" if 0 < days < 7 else "j M")
+
+
+def sla_target(incident: Incident, now: datetime) -> SlaTarget:
+    state = incident.sla_state or SlaState.NONE
+    label = SlaState(state).label
+    due = incident.sla_due_at
+    if state == SlaState.BREACHED:
+        # The earliest deadline of the running clocks is the one that was missed.
+        text = f"breached {since_text((now - due).total_seconds())}" if due else "breached"
+        return SlaTarget(state, label, text, due, "since" if due else "")
+    if state in (SlaState.OK, SlaState.WARNING) and due is not None:
+        left = (due - now).total_seconds()
+        return SlaTarget(state, label, f"{countdown_text(left)} left" if left > 0 else "due now", due, "left")
+    if state == SlaState.PAUSED:
+        return SlaTarget(state, label, "Paused", None, "")
+    return SlaTarget(SlaState.NONE, SlaState.NONE.label, "—", None, "")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    incident: Incident
+    age: str
+    is_mine: bool
+    target: SlaTarget
+
+
+def queue_rows(incidents: Iterable[Incident], *, user: Any) -> list[QueueRow]:
+    now = timezone.now()
+    return [
+        QueueRow(i, compact_age(now, i.created_at), i.assignee_id == user.pk, sla_target(i, now))
+        for i in incidents
+    ]
