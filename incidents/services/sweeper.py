@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 
 from incidents.models import (
@@ -57,11 +57,7 @@ def sla_sweep_batch(*, now: datetime | None = None, limit: int = BATCH) -> int:
     """One batch: returns how many due clocks it claimed (0 = nothing was due)."""
     now = now if now is not None else now_bound()
     with transaction.atomic():
-        clocks = list(
-            SlaClock.objects.select_for_update(skip_locked=True)
-            .filter(status="running", next_fire_at__isnull=False, next_fire_at__lte=now)
-            .order_by("next_fire_at")[:limit]
-        )
+        clocks = list(due_clocks(now=now, limit=limit))
         if not clocks:
             return 0
         due: list[tuple[SlaClock, DueEvent]] = []
@@ -81,6 +77,16 @@ def sla_sweep_batch(*, now: datetime | None = None, limit: int = BATCH) -> int:
             _apply(fired, now)
         incident_sla_sync(incident_ids=[c.incident_id for c in clocks])
     return len(clocks)
+
+
+def due_clocks(*, now: datetime, limit: int) -> QuerySet[SlaClock]:
+    """The claim: due running clocks, oldest first, skipping rows another sweeper holds. `now` is a
+    bound parameter, so the partial index on next_fire_at serves it."""
+    return (
+        SlaClock.objects.select_for_update(skip_locked=True)
+        .filter(status="running", next_fire_at__isnull=False, next_fire_at__lte=now)
+        .order_by("next_fire_at")[:limit]
+    )
 
 
 def sla_sweep(*, limit: int = BATCH, max_batches: int = 1000, now: datetime | None = None) -> int:

@@ -191,3 +191,30 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_fires_nothing_twice(worker_
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
         print(worker_log.read_text(errors="replace")[-3000:])
+
+
+@pytest.mark.django_db
+def test_the_claim_reads_the_partial_index_of_active_clocks() -> None:
+    """With 20,000 clocks, most of them stopped or far in the future, the sweep's claim is an index
+    scan of the active-clock index (a bound "now", not now() in SQL), never a scan of the table."""
+    from incidents.services.sweeper import due_clocks
+
+    overdue_incidents(20)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO incidents_slaclock (incident_id, kind, reference, status, policy_name, calendar_name,
+                calendar, chain, chain_name, target_seconds, started_at, consumed_seconds,
+                paused_for_seconds, next_step, step_repeats, next_fire_at, updated_at)
+            SELECT i.id, 'resolution', g::text, CASE WHEN g % 3 = 0 THEN 'running' ELSE 'stopped' END,
+                'P', '24/7', '{}', '[]', '', 3600, now(), 0, 0, 0, 0,
+                CASE WHEN g % 3 = 0 THEN now() + g * interval '1 minute' END, now()
+            FROM generate_series(1, 20000) AS g, (SELECT min(id) AS id FROM incidents_incident) AS i
+            """
+        )
+        cursor.execute("ANALYZE incidents_slaclock")
+    query = due_clocks(now=timezone.now(), limit=500)
+    plan = query.explain()
+    assert "clock_active_next_fire" in plan, plan
+    assert "Seq Scan" not in plan, plan
+    assert len(list(query)) == 20  # only the overdue ones
