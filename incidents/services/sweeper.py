@@ -31,6 +31,23 @@ BATCH = 500
 MAX_EVENTS_PER_CLOCK = 100  # a clock overdue for a long time fires its backlog in order, boundedly
 RAISED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.CRITICAL}
 CLOCK_LABELS = dict(ClockKind.choices)
+# firing kind -> (timeline event, notification kind, subject headline, timeline note, "due" verb)
+TARGET_WORDING: dict[str, tuple[str, str, str, str, str]] = {
+    FiringKind.WARNING: (
+        EventKind.SLA_WARNING,
+        "sla_warning",
+        "Due soon",
+        "The {what} target is close",
+        "is due at",
+    ),
+    FiringKind.BREACH: (
+        EventKind.SLA_BREACHED,
+        "sla_breach",
+        "Missed",
+        "The {what} target was missed",
+        "was due at",
+    ),
+}
 # One statement for the whole batch (Django's bulk_update builds a CASE per row and column, which
 # PostgreSQL plans slowly for hundreds of rows).
 _SAVE_SQL = """
@@ -178,35 +195,18 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
             "due_at": clock.due_at.isoformat() if clock.due_at else None,
             "policy": clock.policy_name,
         }
-        owners = _owners(incident)
-        if event.kind == FiringKind.WARNING:
-            events.append(
-                _event(incident.pk, EventKind.SLA_WARNING, common, f"The {what} target is close", now)
-            )
+        if event.kind in TARGET_WORDING:
+            event_kind, message_kind, headline, note, verb = TARGET_WORDING[event.kind]
+            events.append(_event(incident.pk, event_kind, common, note.format(what=what), now))
             messages.append(
                 Message(
                     key=key,
-                    kind="sla_warning",
-                    subject=f"Due soon: {what} on #{incident.pk} {incident.title}",
-                    body=f"The {what} target ({clock.policy_name}) is due at {_when(clock.due_at)}.",
+                    kind=message_kind,
+                    subject=f"{headline}: {what} on #{incident.pk} {incident.title}",
+                    body=f"The {what} target ({clock.policy_name}) {verb} {_when(clock.due_at)}.",
                     link=link,
                     incident_id=incident.pk,
-                    **owners,
-                )
-            )
-        elif event.kind == FiringKind.BREACH:
-            events.append(
-                _event(incident.pk, EventKind.SLA_BREACHED, common, f"The {what} target was missed", now)
-            )
-            messages.append(
-                Message(
-                    key=key,
-                    kind="sla_breach",
-                    subject=f"Missed: {what} on #{incident.pk} {incident.title}",
-                    body=f"The {what} target ({clock.policy_name}) was due at {_when(clock.due_at)}.",
-                    link=link,
-                    incident_id=incident.pk,
-                    **owners,
+                    **_owners(incident),
                 )
             )
         else:
