@@ -3,7 +3,8 @@ escalation chains. Team roles read; only admins write, and every write goes thro
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from config.errors import ValidationFailed
 from incidents.api.serializers import ErrorResponse
@@ -25,6 +27,7 @@ from protocols.api import serializers as s
 from protocols.models import BusinessCalendar, EscalationChain, SlaPolicy
 from protocols.sla_checks import HolidayDay, OpeningSpan, StepSpec
 
+ViewSetClass = TypeVar("ViewSetClass", bound=Callable[..., Any])
 ERRORS = {
     400: OpenApiResponse(ErrorResponse, description="Invalid input; `fields` names each problem."),
     401: OpenApiResponse(ErrorResponse, description="Missing or invalid credentials."),
@@ -41,6 +44,43 @@ READ_WRITE = {
     "partial_update": "sla.manage",
     "destroy": "sla.manage",
 }
+
+
+def crud_schema(
+    *,
+    noun: str,
+    plural: str,
+    output: type[Serializer],
+    input: type[Serializer],
+    example: OpenApiExample,
+    create: str,
+    update: str,
+    partial_update: str,
+    destroy: str,
+    refused_when_in_use: bool = False,
+) -> Callable[[ViewSetClass], ViewSetClass]:
+    """The schema of a ModelViewSet's six actions: `noun`/`plural` name the one and the list; the other
+    summaries are given whole; `refused_when_in_use` adds the 409 of an object a policy still uses."""
+    deleted_or_refused = {204: None, **ERRORS, **NOT_FOUND, **(IN_USE if refused_when_in_use else {})}
+    return extend_schema_view(
+        list=extend_schema(summary=plural, responses={200: output(many=True), **ERRORS}),
+        retrieve=extend_schema(summary=f"One {noun}", responses={200: output, **ERRORS, **NOT_FOUND}),
+        create=extend_schema(
+            summary=create,
+            request=input,
+            responses={201: output, **ERRORS, **CONFLICT},
+            examples=[example],
+        ),
+        update=extend_schema(
+            summary=update, request=input, responses={200: output, **ERRORS, **NOT_FOUND, **CONFLICT}
+        ),
+        partial_update=extend_schema(
+            summary=partial_update,
+            request=input(partial=True),
+            responses={200: output, **ERRORS, **NOT_FOUND, **CONFLICT},
+        ),
+        destroy=extend_schema(summary=destroy, responses=deleted_or_refused),
+    )
 
 
 class ByNamePagination(CursorPagination):
@@ -74,11 +114,18 @@ def _id(raw: Any) -> int:
     return int(raw)
 
 
-# Reads go through a selector; each subclass's create/update/destroy calls a service.
+# Reads go through a selector; writes through the service each subclass's _save and _delete call.
 class _PlanViewSet(viewsets.ModelViewSet):
     pagination_class = ByNamePagination
     action_permissions = READ_WRITE
     input_class: type[Any]
+
+    def _save(self, object_id: int | None, data: dict[str, Any]) -> Any:
+        """Creates (object_id None) or changes the object from validated input; returns it."""
+        raise NotImplementedError
+
+    def _delete(self, object_id: int) -> None:
+        raise NotImplementedError
 
     def _input(self, *, partial: bool = False) -> dict[str, Any]:
         serializer = self.input_class(data=self.request.data, partial=partial)
@@ -89,44 +136,38 @@ class _PlanViewSet(viewsets.ModelViewSet):
         fresh = self.get_queryset().get(pk=instance.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._answer(self._save(None, self._input()), code=status.HTTP_201_CREATED)
 
-@extend_schema_view(
-    list=extend_schema(summary="SLA policies", responses={200: s.SlaPolicySerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(
-        summary="One SLA policy", responses={200: s.SlaPolicySerializer, **ERRORS, **NOT_FOUND}
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self._input(partial=kwargs.get("partial", False))
+        return self._answer(self._save(_id(kwargs["pk"]), data))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self._delete(_id(kwargs["pk"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@crud_schema(
+    noun="SLA policy",
+    plural="SLA policies",
+    output=s.SlaPolicySerializer,
+    input=s.SlaPolicyInput,
+    example=OpenApiExample(
+        "High priority",
+        request_only=True,
+        value={
+            "name": "High priority",
+            "priority": "high",
+            "first_response_minutes": 60,
+            "resolution_minutes": 1440,
+            "warn_at_percent": 75,
+        },
     ),
-    create=extend_schema(
-        summary="Create an SLA policy",
-        request=s.SlaPolicyInput,
-        responses={201: s.SlaPolicySerializer, **ERRORS, **CONFLICT},
-        examples=[
-            OpenApiExample(
-                "High priority",
-                request_only=True,
-                value={
-                    "name": "High priority",
-                    "priority": "high",
-                    "first_response_minutes": 60,
-                    "resolution_minutes": 1440,
-                    "warn_at_percent": 75,
-                },
-            )
-        ],
-    ),
-    update=extend_schema(
-        summary="Replace an SLA policy",
-        request=s.SlaPolicyInput,
-        responses={200: s.SlaPolicySerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of an SLA policy",
-        request=s.SlaPolicyInput(partial=True),
-        responses={200: s.SlaPolicySerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    destroy=extend_schema(
-        summary="Delete an SLA policy (running clocks keep what they froze)",
-        responses={204: None, **ERRORS, **NOT_FOUND},
-    ),
+    create="Create an SLA policy",
+    update="Replace an SLA policy",
+    partial_update="Change some fields of an SLA policy",
+    destroy="Delete an SLA policy (running clocks keep what they froze)",
 )
 class SlaPolicyViewSet(_PlanViewSet):
     """Response-time targets per category and priority; the most specific active policy wins. Clocks
@@ -140,60 +181,37 @@ class SlaPolicyViewSet(_PlanViewSet):
     def get_queryset(self) -> QuerySet[SlaPolicy]:
         return selectors.sla_policy_list()
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        policy = services.sla_policy_create(actor=request.user, **self._input())
-        return self._answer(policy, code=status.HTTP_201_CREATED)
+    def _save(self, policy_id: int | None, data: dict[str, Any]) -> SlaPolicy:
+        if policy_id is None:
+            return services.sla_policy_create(actor=self.request.user, **data)
+        return services.sla_policy_update(actor=self.request.user, policy_id=policy_id, **data)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        changes = self._input(partial=kwargs.get("partial", False))
-        policy = services.sla_policy_update(actor=request.user, policy_id=_id(kwargs["pk"]), **changes)
-        return self._answer(policy)
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.sla_policy_delete(actor=request.user, policy_id=_id(kwargs["pk"]))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def _delete(self, policy_id: int) -> None:
+        services.sla_policy_delete(actor=self.request.user, policy_id=policy_id)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Business calendars", responses={200: s.BusinessCalendarSerializer(many=True), **ERRORS}
+@crud_schema(
+    noun="business calendar",
+    plural="Business calendars",
+    output=s.BusinessCalendarSerializer,
+    input=s.BusinessCalendarInput,
+    example=OpenApiExample(
+        "Office hours",
+        request_only=True,
+        value={
+            "name": "Stockholm office",
+            "time_zone": "Europe/Stockholm",
+            "opening_hours": [
+                {"weekday": day, "opens_at": "09:00", "closes_at": "17:00"} for day in range(5)
+            ],
+            "holidays": [{"date": "2026-12-24", "name": "Christmas Eve"}],
+        },
     ),
-    retrieve=extend_schema(
-        summary="One business calendar", responses={200: s.BusinessCalendarSerializer, **ERRORS, **NOT_FOUND}
-    ),
-    create=extend_schema(
-        summary="Create a business calendar with its opening hours and holidays",
-        request=s.BusinessCalendarInput,
-        responses={201: s.BusinessCalendarSerializer, **ERRORS, **CONFLICT},
-        examples=[
-            OpenApiExample(
-                "Office hours",
-                request_only=True,
-                value={
-                    "name": "Stockholm office",
-                    "time_zone": "Europe/Stockholm",
-                    "opening_hours": [
-                        {"weekday": day, "opens_at": "09:00", "closes_at": "17:00"} for day in range(5)
-                    ],
-                    "holidays": [{"date": "2026-12-24", "name": "Christmas Eve"}],
-                },
-            )
-        ],
-    ),
-    update=extend_schema(
-        summary="Replace a business calendar (hours and holidays as a whole)",
-        request=s.BusinessCalendarInput,
-        responses={200: s.BusinessCalendarSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    partial_update=extend_schema(
-        summary="Change a business calendar; a list given replaces that list",
-        request=s.BusinessCalendarInput(partial=True),
-        responses={200: s.BusinessCalendarSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    destroy=extend_schema(
-        summary="Delete a business calendar no policy uses",
-        responses={204: None, **ERRORS, **NOT_FOUND, **IN_USE},
-    ),
+    create="Create a business calendar with its opening hours and holidays",
+    update="Replace a business calendar (hours and holidays as a whole)",
+    partial_update="Change a business calendar; a list given replaces that list",
+    destroy="Delete a business calendar no policy uses",
+    refused_when_in_use=True,
 )
 class BusinessCalendarViewSet(_PlanViewSet):
     """When response-time clocks run: a time zone, weekly opening hours (local time; closing at 00:00
@@ -215,16 +233,8 @@ class BusinessCalendarViewSet(_PlanViewSet):
             data["holidays"] = [HolidayDay(**row) for row in data["holidays"]]
         return services.business_calendar_save(actor=self.request.user, calendar_id=calendar_id, **data)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._answer(self._save(None, self._input()), code=status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self._input(partial=kwargs.get("partial", False))
-        return self._answer(self._save(_id(kwargs["pk"]), data))
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.business_calendar_delete(actor=request.user, calendar_id=_id(kwargs["pk"]))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def _delete(self, calendar_id: int) -> None:
+        services.business_calendar_delete(actor=self.request.user, calendar_id=calendar_id)
 
     @extend_schema(
         summary="Import holidays from an iCalendar (.ics) file",
@@ -259,51 +269,33 @@ class BusinessCalendarViewSet(_PlanViewSet):
         return Response(s.HolidayImportResult(result).data)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Escalation chains", responses={200: s.EscalationChainSerializer(many=True), **ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="One escalation chain", responses={200: s.EscalationChainSerializer, **ERRORS, **NOT_FOUND}
-    ),
-    create=extend_schema(
-        summary="Create an escalation chain with its ordered steps",
-        request=s.EscalationChainInput,
-        responses={201: s.EscalationChainSerializer, **ERRORS, **CONFLICT},
-        examples=[
-            OpenApiExample(
-                "Warn PR, then page the manager",
-                request_only=True,
-                value={
-                    "name": "High priority",
-                    "steps": [
-                        {"trigger": "warning", "action": "notify_role", "role": "pr"},
-                        {
-                            "trigger": "breach",
-                            "action": "notify_management",
-                            "repeat_every_minutes": 10,
-                            "repeat_times": 2,
-                        },
-                        {"trigger": "breach", "delay_minutes": 30, "action": "raise_priority"},
-                    ],
+@crud_schema(
+    noun="escalation chain",
+    plural="Escalation chains",
+    output=s.EscalationChainSerializer,
+    input=s.EscalationChainInput,
+    example=OpenApiExample(
+        "Warn PR, then page the manager",
+        request_only=True,
+        value={
+            "name": "High priority",
+            "steps": [
+                {"trigger": "warning", "action": "notify_role", "role": "pr"},
+                {
+                    "trigger": "breach",
+                    "action": "notify_management",
+                    "repeat_every_minutes": 10,
+                    "repeat_times": 2,
                 },
-            )
-        ],
+                {"trigger": "breach", "delay_minutes": 30, "action": "raise_priority"},
+            ],
+        },
     ),
-    update=extend_schema(
-        summary="Replace an escalation chain and all its steps",
-        request=s.EscalationChainInput,
-        responses={200: s.EscalationChainSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    partial_update=extend_schema(
-        summary="Change an escalation chain; steps given replace all steps",
-        request=s.EscalationChainInput(partial=True),
-        responses={200: s.EscalationChainSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
-    ),
-    destroy=extend_schema(
-        summary="Delete an escalation chain no policy uses (running clocks keep their frozen copy)",
-        responses={204: None, **ERRORS, **NOT_FOUND, **IN_USE},
-    ),
+    create="Create an escalation chain with its ordered steps",
+    update="Replace an escalation chain and all its steps",
+    partial_update="Change an escalation chain; steps given replace all steps",
+    destroy="Delete an escalation chain no policy uses (running clocks keep their frozen copy)",
+    refused_when_in_use=True,
 )
 class EscalationChainViewSet(_PlanViewSet):
     """Ordered steps run after a warning or a breach: notify a role or user, reassign, raise priority,
@@ -322,13 +314,5 @@ class EscalationChainViewSet(_PlanViewSet):
             data["steps"] = [StepSpec(**row) for row in data["steps"]]
         return services.escalation_chain_save(actor=self.request.user, chain_id=chain_id, **data)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._answer(self._save(None, self._input()), code=status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self._input(partial=kwargs.get("partial", False))
-        return self._answer(self._save(_id(kwargs["pk"]), data))
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.escalation_chain_delete(actor=request.user, chain_id=_id(kwargs["pk"]))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def _delete(self, chain_id: int) -> None:
+        services.escalation_chain_delete(actor=self.request.user, chain_id=chain_id)

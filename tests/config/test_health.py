@@ -47,22 +47,22 @@ def test_healthz_turns_503_when_a_clock_is_more_than_a_minute_overdue(client: Cl
     """The sweeper stopped: the oldest unfired due moment is reported, and past 60 s the app is unhealthy."""
     from datetime import timedelta
 
-    import time_machine
     from django.utils import timezone
 
     from incidents.services.incidents import incident_create
     from incidents.services.sweeper import sla_sweep
     from incidents.tasks import sla_audit
     from protocols.models import SlaPolicy
+    from tests.sla import at
 
     SlaPolicy.objects.create(name="Default", first_response_minutes=10)
     start = timezone.now()
-    with time_machine.travel(start, tick=False):
+    with at(start):
         incident_create(actor=responder, title="Nobody sweeps")
     due = start + timedelta(minutes=10)
-    with time_machine.travel(due + timedelta(seconds=59), tick=False):
+    with at(due + timedelta(seconds=59)):
         assert client.get("/healthz").status_code == 200
-    with time_machine.travel(due + timedelta(seconds=61), tick=False):
+    with at(due + timedelta(seconds=61)):
         report = sla_audit()
         response = client.get("/healthz")
         assert response.status_code == 503

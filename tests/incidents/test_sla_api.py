@@ -4,12 +4,10 @@ clock as time moves, the queue filters on state and deadline, and respond/acknow
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -17,60 +15,28 @@ from rest_framework.test import APIClient
 from incidents.models import ClockFiring, Incident, SlaClock, TimelineEvent
 from incidents.services.incidents import incident_create, incident_set_status
 from incidents.services.sweeper import sla_sweep
-from protocols.models import (
-    BusinessCalendar,
-    EscalationChain,
-    EscalationStep,
-    OpeningHours,
-    Role,
-    SlaPolicy,
-)
+from protocols.models import SlaPolicy
 from tests.factories import IncidentFactory
-from tests.roles import ROLES
+from tests.roles import ACKNOWLEDGERS, RESPONDERS, ROLES
+from tests.sla import STOCKHOLM, T0, at, high_chain, make_policies
 
 LIST = "/api/v1/incidents/"
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-T0 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # a Monday
-RESPONDERS = {"responder", "liaison", "pr_user", "manager", "spokesperson", "admin_user"}
-ACKNOWLEDGERS = {"responder", "liaison", "pr_user", "manager", "admin_user"}
-
-
-def at(moment: datetime) -> Any:
-    return time_machine.travel(moment, tick=False)
 
 
 @pytest.fixture
 def policies(db: Any, manager: Any) -> dict[str, SlaPolicy]:
-    chain = EscalationChain.objects.create(name="High")
-    EscalationStep.objects.create(
-        chain=chain, position=1, trigger="warning", action="notify_role", role=Role.PR
+    # A routine target of one business hour, so a Friday-afternoon incident runs into the weekend.
+    return make_policies(
+        chain=high_chain(manager=manager),
+        high_name="High priority",
+        critical_name=None,
+        routine={
+            "first_response_minutes": 60,
+            "next_response_minutes": None,
+            "resolution_minutes": 8 * 60,
+            "warn_at_percent": None,
+        },
     )
-    EscalationStep.objects.create(
-        chain=chain,
-        position=2,
-        action="notify_user",
-        user=manager,
-        repeat_every_minutes=10,
-        repeat_times=2,
-    )
-    EscalationStep.objects.create(chain=chain, position=3, delay_minutes=30, action="raise_priority")
-    office = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Stockholm")
-    for day in range(5):
-        OpeningHours.objects.create(calendar=office, weekday=day, opens_at=time(9), closes_at=time(17))
-    return {
-        "routine": SlaPolicy.objects.create(
-            name="Routine", calendar=office, first_response_minutes=60, resolution_minutes=8 * 60
-        ),
-        "high": SlaPolicy.objects.create(
-            name="High priority",
-            priority="high",
-            first_response_minutes=60,
-            next_response_minutes=60,
-            resolution_minutes=24 * 60,
-            warn_at_percent=75,
-            escalation_chain=chain,
-        ),
-    }
 
 
 @pytest.fixture

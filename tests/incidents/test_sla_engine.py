@@ -3,12 +3,10 @@ escalate once each at the right moment, stop when someone acts, pause, resume an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from incidents.models import ClockFiring, Incident, Notification, SlaClock, TimelineEvent
@@ -24,23 +22,9 @@ from incidents.services.incidents import (
 )
 from incidents.services.ingestion import mentions_ingest
 from incidents.services.sweeper import sla_sweep
-from protocols.models import (
-    BusinessCalendar,
-    EscalationChain,
-    EscalationStep,
-    OpeningHours,
-    Role,
-    SlaPolicy,
-)
+from protocols.models import EscalationChain, EscalationStep, Role, SlaPolicy
 from tests.factories import IncidentFactory, UserFactory, mention_payload
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-# A Monday, 10:00 UTC.
-T0 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-
-
-def at(moment: datetime) -> Any:
-    return time_machine.travel(moment, tick=False)
+from tests.sla import STOCKHOLM, T0, at, high_chain, make_policies
 
 
 def kinds(incident: Incident, *only: str) -> list[str]:
@@ -56,58 +40,12 @@ def clock(incident: Incident, kind: str) -> SlaClock:
 
 @pytest.fixture
 def chain(db: Any, manager: Any) -> EscalationChain:
-    chain = EscalationChain.objects.create(name="High")
-    EscalationStep.objects.create(
-        chain=chain, position=1, trigger="warning", action="notify_role", role=Role.PR
-    )
-    EscalationStep.objects.create(
-        chain=chain,
-        position=2,
-        trigger="breach",
-        delay_minutes=0,
-        action="notify_user",
-        user=manager,
-        repeat_every_minutes=10,
-        repeat_times=2,
-    )
-    EscalationStep.objects.create(
-        chain=chain, position=3, trigger="breach", delay_minutes=30, action="raise_priority"
-    )
-    return chain
+    return high_chain(manager=manager)
 
 
 @pytest.fixture
-def office(db: Any) -> BusinessCalendar:
-    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Stockholm")
-    for day in range(5):
-        OpeningHours.objects.create(calendar=calendar, weekday=day, opens_at=time(9), closes_at=time(17))
-    return calendar
-
-
-@pytest.fixture
-def policies(db: Any, chain: EscalationChain, office: BusinessCalendar) -> dict[str, SlaPolicy]:
-    return {
-        "routine": SlaPolicy.objects.create(
-            name="Routine",
-            calendar=office,
-            first_response_minutes=24 * 60,
-            next_response_minutes=24 * 60,
-            resolution_minutes=72 * 60,
-            warn_at_percent=75,
-        ),
-        "high": SlaPolicy.objects.create(
-            name="High",
-            priority="high",
-            first_response_minutes=60,
-            next_response_minutes=60,
-            resolution_minutes=24 * 60,
-            warn_at_percent=75,
-            escalation_chain=chain,
-        ),
-        "critical": SlaPolicy.objects.create(
-            name="Critical", priority="critical", first_response_minutes=15, resolution_minutes=8 * 60
-        ),
-    }
+def policies(db: Any, chain: EscalationChain) -> dict[str, SlaPolicy]:
+    return make_policies(chain=chain)
 
 
 def high_incident(actor: Any, **extra: Any) -> Incident:

@@ -5,12 +5,11 @@ controls by role; the timeline's SLA events; and query counts that do not grow w
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,25 +24,10 @@ from incidents.services.incidents import (
 )
 from incidents.services.sweeper import sla_sweep
 from incidents.services.timeline import timeline_append
-from protocols.models import (
-    BusinessCalendar,
-    EscalationChain,
-    EscalationStep,
-    OpeningHours,
-    Role,
-    SlaPolicy,
-)
+from protocols.models import SlaPolicy
 from tests.factories import IncidentFactory
-from tests.roles import ROLES, WORKERS
-
-# A Monday, 10:00 UTC (11:00 in Stockholm).
-T0 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-RESPONDERS = WORKERS | {"spokesperson"}  # may log a response
-ACKNOWLEDGERS = WORKERS
-
-
-def at(moment: datetime) -> Any:
-    return time_machine.travel(moment, tick=False)
+from tests.roles import ACKNOWLEDGERS, RESPONDERS, ROLES
+from tests.sla import T0, at, make_policies, urgent_replies_chain
 
 
 def signed_in(user: Any) -> Client:
@@ -73,43 +57,13 @@ def text(html: str) -> str:
 
 
 @pytest.fixture
-def chain(db: Any, manager: Any) -> EscalationChain:
-    chain = EscalationChain.objects.create(name="Urgent replies")
-    EscalationStep.objects.create(
-        chain=chain, position=1, trigger="warning", action="notify_role", role=Role.PR
+def policies(db: Any, manager: Any) -> dict[str, SlaPolicy]:
+    return make_policies(
+        chain=urgent_replies_chain(manager=manager),
+        high_name="High priority",
+        critical_name="Crisis",
+        next_response=False,
     )
-    EscalationStep.objects.create(chain=chain, position=2, trigger="breach", action="notify_management")
-    EscalationStep.objects.create(
-        chain=chain, position=3, trigger="breach", delay_minutes=30, action="notify_user", user=manager
-    )
-    return chain
-
-
-@pytest.fixture
-def policies(db: Any, chain: EscalationChain) -> dict[str, SlaPolicy]:
-    office = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Stockholm")
-    for day in range(5):
-        OpeningHours.objects.create(calendar=office, weekday=day, opens_at=time(9), closes_at=time(17))
-    return {
-        "routine": SlaPolicy.objects.create(
-            name="Routine",
-            calendar=office,
-            first_response_minutes=24 * 60,
-            resolution_minutes=72 * 60,
-            warn_at_percent=75,
-        ),
-        "high": SlaPolicy.objects.create(
-            name="High priority",
-            priority="high",
-            first_response_minutes=60,
-            resolution_minutes=24 * 60,
-            warn_at_percent=75,
-            escalation_chain=chain,
-        ),
-        "critical": SlaPolicy.objects.create(
-            name="Crisis", priority="critical", first_response_minutes=15, resolution_minutes=8 * 60
-        ),
-    }
 
 
 def high(actor: Any, title: str = "Blender exploded", **extra: Any) -> Incident:

@@ -26,6 +26,7 @@ from protocols.models import (
     SlaPolicy,
 )
 from tests.roles import ROLES, TEAM
+from tests.sla import office_calendar, routine_policy
 
 POLICIES = "/api/v1/sla-policies/"
 CALENDARS = "/api/v1/calendars/"
@@ -62,9 +63,7 @@ def office_hours(opens: str = "09:00", closes: str = "17:00") -> list[dict[str, 
 
 @pytest.fixture
 def office(db: Any) -> BusinessCalendar:
-    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Stockholm")
-    for day in range(5):
-        OpeningHours.objects.create(calendar=calendar, weekday=day, opens_at=time(9), closes_at=time(17))
+    calendar = office_calendar()
     Holiday.objects.create(calendar=calendar, date=date(2026, 11, 6), name="All Saints' Day")
     return calendar
 
@@ -78,14 +77,7 @@ def chain(db: Any) -> EscalationChain:
 
 @pytest.fixture
 def policy(db: Any, office: BusinessCalendar, chain: EscalationChain) -> SlaPolicy:
-    return SlaPolicy.objects.create(
-        name="Routine",
-        calendar=office,
-        first_response_minutes=24 * 60,
-        resolution_minutes=72 * 60,
-        warn_at_percent=75,
-        escalation_chain=chain,
-    )
+    return routine_policy(calendar=office, escalation_chain=chain)
 
 
 @pytest.fixture
