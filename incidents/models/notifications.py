@@ -31,18 +31,30 @@ class Notification(models.Model):
         related_name="notifications",
     )
     channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    # No index on these two: the outbox is write-heavy (a breach can fan out to several rows), nothing
+    # lists notifications by endpoint or incident, and neither endpoints nor incidents are deleted in bulk.
     endpoint = models.ForeignKey(
-        "protocols.WebhookEndpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "protocols.WebhookEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=40)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     link = models.CharField(max_length=300, blank=True)
     # What makes this message unique (e.g. "firing:<id>:user:<id>:email"): a retried sweep inserts nothing.
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)
     status = models.CharField(
         max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
@@ -55,9 +67,14 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A constraint rather than unique=True: the same guarantee without the second (LIKE) index.
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique"),
+        ]
         indexes = [
+            # The delivery claim's exact order, so its LIMIT stops early however many rows wait.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["next_attempt_at", "id"],
                 condition=Q(status=NotificationStatus.PENDING),
                 name="notification_due",
             ),

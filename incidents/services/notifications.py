@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -53,6 +53,17 @@ def _queue_delivery() -> None:
     notifications_deliver_due.delay()
 
 
+_ENQUEUE_SQL = """
+INSERT INTO incidents_notification (recipient_id, channel, endpoint_id, incident_id, kind, subject, body,
+    link, dedupe_key, status, delivered_at, next_attempt_at, attempts, last_error, created_at)
+SELECT r, c, e, i, k, s, b, l, d, st, da, na, 0, '', %s
+FROM unnest(%s::int[], %s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::text[],
+    %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[])
+    AS t(r, c, e, i, k, s, b, l, d, st, da, na)
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+
+
 def notifications_enqueue(*, items: Sequence[NotificationDraft]) -> int:
     """Stores the drafts in the caller's transaction; a draft whose dedupe key is already stored is
     skipped. In-app messages are delivered by being stored; the others are due now and the delivery task
@@ -60,27 +71,28 @@ def notifications_enqueue(*, items: Sequence[NotificationDraft]) -> int:
     if not items:
         return 0
     now = timezone.now()
-    rows = []
-    for item in items:
-        is_in_app = item.channel == IN_APP
-        rows.append(
-            Notification(
-                recipient_id=item.recipient_id,
-                channel=item.channel,
-                endpoint_id=item.endpoint_id,
-                incident_id=item.incident_id,
-                kind=item.kind,
-                subject=item.subject[:_SUBJECT_MAX],
-                body=item.body,
-                link=item.link,
-                dedupe_key=item.dedupe_key,
-                status=NotificationStatus.DELIVERED if is_in_app else NotificationStatus.PENDING,
-                delivered_at=now if is_in_app else None,
-                next_attempt_at=None if is_in_app else now,
-                created_at=now,
-            )
+    # One statement whatever the number of drafts (a sweep can fan out to thousands): the columns travel
+    # as arrays, so no model objects are built and PostgreSQL plans a single INSERT.
+    in_app = [item.channel == IN_APP for item in items]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ENQUEUE_SQL,
+            [
+                now,
+                [item.recipient_id for item in items],
+                [item.channel for item in items],
+                [item.endpoint_id for item in items],
+                [item.incident_id for item in items],
+                [item.kind for item in items],
+                [item.subject[:_SUBJECT_MAX] for item in items],
+                [item.body for item in items],
+                [item.link for item in items],
+                [item.dedupe_key for item in items],
+                [NotificationStatus.DELIVERED if done else NotificationStatus.PENDING for done in in_app],
+                [now if done else None for done in in_app],
+                [None if done else now for done in in_app],
+            ],
         )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     if any(item.channel != IN_APP for item in items):
         # robust: a broker that is down must not fail the caller's committed work; the beat entry of the
         # delivery task finds the rows within seconds anyway.

@@ -25,6 +25,7 @@ from incidents.services import clocks as clock_service
 from incidents.services.clocks import DueEvent, advance, incident_sla_sync, next_event, now_bound
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Message, drafts_for
+from incidents.services.timeline import SystemEvent, timeline_append_many
 from protocols.models import EscalationAction, Priority, Role, RoleAssignment
 
 BATCH = 500
@@ -180,7 +181,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
             "id", "title", "priority", "status", "assignee_id", "assigned_role", "category_id", "created_at"
         )
     }
-    events: list[TimelineEvent] = []
+    events: list[SystemEvent] = []
     messages: list[Message] = []
     actions: list[tuple[Incident, SlaClock, dict[str, Any]]] = []
     for clock, event in fired:
@@ -197,7 +198,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
         }
         if event.kind in TARGET_WORDING:
             event_kind, message_kind, headline, note, verb = TARGET_WORDING[event.kind]
-            events.append(_event(incident.pk, event_kind, common, note.format(what=what), now))
+            events.append(_event(incident.pk, event_kind, common, note.format(what=what)))
             messages.append(
                 Message(
                     key=key,
@@ -215,9 +216,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
             label = step.get("label", step.get("action", "step"))
             note = f"{clock.chain_name}: {label}" + (f" (repeat {repeat})" if repeat else "")
             events.append(
-                _event(
-                    incident.pk, EventKind.ESCALATED, {**common, "step": step, "repeat": repeat}, note, now
-                )
+                _event(incident.pk, EventKind.ESCALATED, {**common, "step": step, "repeat": repeat}, note)
             )
             messages.extend(_step_messages(step, incident, key, what, link, repeat))
             if step.get("action") in (
@@ -226,7 +225,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
                 EscalationAction.OPEN_CRISIS,
             ):
                 actions.append((incident, clock, step))
-    TimelineEvent.objects.bulk_create(events)
+    timeline_append_many(events=events, at=now)
     notifications_enqueue(items=drafts_for(messages))
     for incident, clock, step in actions:
         _act(incident, clock, step, now)
@@ -363,10 +362,8 @@ def least_loaded_member(*, role: str) -> int | None:
     return min(members, key=lambda user_id: (loads.get(user_id, 0), user_id))
 
 
-def _event(incident_id: int, kind: str, after: dict[str, Any], note: str, now: datetime) -> TimelineEvent:
-    return TimelineEvent(
-        incident_id=incident_id, kind=kind, actor_label="SLA clock", after=after, note=note, created_at=now
-    )
+def _event(incident_id: int, kind: str, after: dict[str, Any], note: str) -> SystemEvent:
+    return SystemEvent(incident_id=incident_id, kind=kind, actor_label="SLA clock", after=after, note=note)
 
 
 def _when(moment: datetime | None) -> str:
