@@ -21,7 +21,7 @@ run: install
 	@DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Firebreak is starting at http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	@echo "Sign in as any of the users above. Ctrl-C stops web, worker and beat."
+	@echo "Sign in as any of the users above. Ctrl-C stops web, worker, clock (the SLA sweeper) and beat."
 	@echo ""
 	@DJANGO_SETTINGS_MODULE=config.settings.local exec $(VENV)/bin/honcho start -f Procfile
 

@@ -199,6 +199,12 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The SLA tasks have their own queue and worker (Procfile/compose "clock"), so a backlog of
+# notification deliveries can never delay a deadline.
+CELERY_TASK_ROUTES = {
+    "incidents.tasks.sla_tick": {"queue": "sla"},
+    "incidents.tasks.sla_audit": {"queue": "sla"},
+}
 
 LOGGING = {
     "version": 1,

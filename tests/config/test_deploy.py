@@ -39,7 +39,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 HEALTHCHECK_SCRIPT = ROOT / "docker" / "healthcheck.py"
-APP_SERVICES = {"migrate", "web", "worker", "beat", "demo"}
+APP_SERVICES = {"migrate", "web", "worker", "clock", "beat", "demo"}
 # Long, varied and without Django's "django-insecure-" prefix, so security.W009 stays quiet.
 STRONG_SECRET_KEY = "kQ8#vZp2!xR7mW4@nL9$tB3^cF6&hJ1*gD5(sY0)eU8-aK2+oI7=rT4~Lw"
 

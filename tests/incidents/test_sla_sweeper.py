@@ -130,6 +130,8 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
             "-A",
             "config",
             "worker",
+            "-Q",
+            "sla",  # the clock worker of the Procfile: the SLA tasks' own queue
             "--pool",
             "solo",
             "--without-gossip",

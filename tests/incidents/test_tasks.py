@@ -75,3 +75,15 @@ def test_celery_is_configured_for_at_least_once_delivery_of_idempotent_tasks() -
     assert conf.task_acks_late is True and conf.task_reject_on_worker_lost is True
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility > conf.task_time_limit > conf.task_soft_time_limit
+
+
+def test_sla_tasks_have_their_own_queue_and_the_procfile_runs_a_worker_for_it() -> None:
+    """A backlog of deliveries on the default queue must never delay a deadline."""
+    from pathlib import Path
+
+    assert app.amqp.router.route({}, "incidents.tasks.sla_tick")["queue"].name == "sla"
+    assert app.amqp.router.route({}, "incidents.tasks.sla_audit")["queue"].name == "sla"
+    assert app.amqp.router.route({}, "incidents.tasks.notifications_deliver_due")["queue"].name == "celery"
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    clock = next(line for line in procfile.splitlines() if line.startswith("clock:"))
+    assert " worker -Q sla " in clock
