@@ -25,8 +25,19 @@ from bench.profiling import print_profile, profile_intake
 from bench.queuepage import queue_pages
 from bench.report import Outcome, write_json
 from bench.server import gunicorn
+from bench.sla import engine_digest, sla_backlog, sla_lag, sla_memory, sla_tick_idle
 
-BENCHMARKS = ("queue", "ingest_inprocess", "ingest_http", "single_http", "profile")
+BENCHMARKS = (
+    "queue",
+    "ingest_inprocess",
+    "ingest_http",
+    "single_http",
+    "profile",
+    "sla_lag",
+    "sla_backlog",
+    "sla_tick",
+    "sla_memory",
+)
 REFERENCE_INCIDENTS = 1_000_000
 QUICK_INCIDENTS = 20_000
 
@@ -57,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", help="default: $BENCH_REDIS_URL or redis://127.0.0.1:6379/12")
     parser.add_argument("--settings", help="Django settings module (default config.settings.production)")
+    parser.add_argument(
+        "--sla-pool", choices=["prefork", "solo"], help="Celery pool of the SLA benchmarks' worker (prefork)"
+    )
+    parser.add_argument(
+        "--sla-concurrency", type=int, help="processes of the SLA benchmarks' worker (default 1: one worker)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 2 when a goal is missed")
     return parser.parse_args(argv)
 
@@ -73,6 +90,10 @@ def build_params(args: argparse.Namespace) -> Params:
         params.single_concurrency = args.concurrency
     if args.batch_clients:
         params.http_batch_clients = args.batch_clients
+    if args.sla_pool:
+        params.sla_pool = args.sla_pool
+    if args.sla_concurrency:
+        params.sla_concurrency = args.sla_concurrency
     if args.duration:
         params.inproc_duration = params.http_batch_duration = params.single_duration = args.duration
         params.queue_duration = max(2.0, args.duration / 2)
@@ -156,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     env.django_setup()
     env.migrate()
     info, built = dataset.ensure(env, spec, rebuild=args.rebuild)
+    plan_changes = dataset.upgrade_plan(env)
+    if plan_changes:
+        log(f"  plan brought up to date: {plan_changes}")
     unfilled = dataset.unfilled_columns(env)
     if unfilled:
         log(
@@ -228,6 +252,19 @@ def main(argv: list[str] | None = None) -> int:
             if profile:
                 print("profile of the in-process intake:")
                 print_profile(profile)
+        if "sla_tick" in selected:
+            done(attempt("sla_tick", lambda: sla_tick_idle(ctx)))
+        if "sla_lag" in selected:
+            for rate, seconds in params.sla_rates:
+                done(attempt(f"sla_lag_{rate}", lambda r=rate, s=seconds: sla_lag(ctx, r, s)))
+            for rate, seconds in params.sla_alone_rates:
+                done(
+                    attempt(f"sla_lag_{rate}_alone", lambda r=rate, s=seconds: sla_lag(ctx, r, s, alone=True))
+                )
+        if "sla_backlog" in selected:
+            done(attempt("sla_backlog", lambda: sla_backlog(ctx)))
+        if "sla_memory" in selected:
+            done(attempt("sla_memory", lambda: sla_memory(ctx)))
     finally:
         log("cleaning up: removing the rows this run ingested, VACUUM ANALYZE")
         try:
@@ -250,11 +287,20 @@ def main(argv: list[str] | None = None) -> int:
             "command": sys.argv,
             "quick": args.quick,
             "seed": args.seed,
-            "dataset": {**info, "built_this_run": built, "columns_not_generated": unfilled},
+            "dataset": {
+                **info,
+                "built_this_run": built,
+                "columns_not_generated": unfilled,
+                "plan_changes_this_run": plan_changes,
+            },
             "params": vars(params),
             "database": env.name,
             "settings_module": env.settings_module,
-            "versions": {**versions(env), "redis": _redis_version(env.redis_url)},
+            "versions": {
+                **versions(env),
+                "redis": _redis_version(env.redis_url),
+                "sla_engine_files_sha1": engine_digest(),
+            },
             "machine": {**machine(env), "cpu_busy_before_run": round(background, 3)},
             "benchmarks": [o.as_dict() for o in outcomes],
             "profile": profile,

@@ -41,6 +41,20 @@ class Params:
     profile_batches: int = 20
     profile_singles: int = 300
     profile_pages: int = 100
+    # SLA engine (bench/sla.py): one Celery worker process, beat, clocks over the open incidents
+    sla_pool: str = "prefork"
+    sla_concurrency: int = 1
+    sla_open_clocks: int = 250_000  # capped at the dataset's open incidents (one clock each)
+    sla_rates: tuple[tuple[int, float], ...] = ((300, 60.0), (1000, 30.0))  # (deadlines/s, seconds)
+    sla_alone_rates: tuple[tuple[int, float], ...] = ((1000, 30.0),)  # SLA worker without deliveries
+    sla_max_wait: float = 120.0  # after the last deadline, for the firings still to come
+    sla_backlog: int = 100_000
+    sla_outage_seconds: float = 600.0
+    sla_tick_iterations: int = 3000
+    sla_tick_seconds: float = 20.0
+    sla_memory_small: int = 10_000
+    sla_memory_firing: int = 200  # deadlines that fire in both memory runs, so both ran the sweep
+    sla_memory_ticks: int = 10  # ticks after those fired before memory is read
 
     @classmethod
     def quick_preset(cls) -> Params:
@@ -59,6 +73,16 @@ class Params:
             profile_batches=6,
             profile_singles=100,
             profile_pages=30,
+            sla_rates=((300, 4.0), (1000, 2.0)),
+            sla_alone_rates=((1000, 2.0),),
+            sla_max_wait=30.0,
+            sla_backlog=1_500,
+            sla_outage_seconds=120.0,
+            sla_tick_iterations=300,
+            sla_tick_seconds=3.0,
+            sla_memory_small=500,
+            sla_memory_firing=20,
+            sla_memory_ticks=2,
         )
 
 

@@ -670,7 +670,17 @@ def unfilled_columns(env: BenchEnv) -> list[str]:
     """Columns of the big tables the generator does not write (a migration added them since): they
     hold their database default or NULL, which may not be what the app would store."""
     filled = {
-        "incidents_incident": {*_names(STAGE_COLUMNS), "urgency_rank", "search_vector"},
+        # sla_state/sla_due_at: the dataset has no SLA clocks (the SLA benchmarks load their own), and
+        # "none"/NULL is what incident_sla_sync gives an incident without clocks; acknowledged_at is set
+        # only by the explicit acknowledge action.
+        "incidents_incident": {
+            *_names(STAGE_COLUMNS),
+            "urgency_rank",
+            "search_vector",
+            "sla_state",
+            "sla_due_at",
+            "acknowledged_at",
+        },
         "incidents_mention": set(_names(MENTION_COPY_COLUMNS)),
         "incidents_timelineevent": set(_names(EVENT_COLUMNS)),
     }
@@ -680,6 +690,46 @@ def unfilled_columns(env: BenchEnv) -> list[str]:
             (list(BIG_TABLES),),
         )
         return sorted(f"{t}.{c}" for t, c in cur.fetchall() if c not in filled[t])
+
+
+# The part of each role on duty at a time ("a shift"): escalations and breach notifications of an
+# unassigned incident go to the on-duty members of its routed role. Managers are always reachable.
+ON_DUTY = {"responder": 4, "support_liaison": 2, "pr": 2}
+
+
+def upgrade_plan(env: BenchEnv) -> dict[str, Any]:
+    """Brings the plan of a dataset built by an older generator up to the app's current demo plan,
+    idempotently (the big tables are untouched): the demo SLA policies, calendars and escalation chains
+    (`seed_demo`'s own code), an email address for every user (notifications go by email too), and a
+    shift of each role on duty (ON_DUTY). Returns what it changed."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.db.models import Value
+    from django.db.models.functions import Concat
+
+    from incidents.management.commands.seed_demo import Command as SeedDemo
+    from protocols.models import Category, RoleAssignment, SlaPolicy
+
+    changed: dict[str, Any] = {}
+    with transaction.atomic():
+        if not SlaPolicy.objects.filter(is_active=True).exists():
+            SeedDemo()._sla({c.slug: c for c in Category.objects.all()})
+            changed["sla_policies_created"] = SlaPolicy.objects.count()
+        changed["emails_added"] = (
+            get_user_model().objects.filter(email="").update(email=Concat("username", Value("@example.com")))
+        )
+        for role, on_duty in ON_DUTY.items():
+            members = list(
+                RoleAssignment.objects.filter(role=role).order_by("user_id").values_list("pk", flat=True)
+            )
+            flips = RoleAssignment.objects.filter(pk__in=members[:on_duty], is_on_duty=False).update(
+                is_on_duty=True
+            ) + RoleAssignment.objects.filter(pk__in=members[on_duty:], is_on_duty=True).update(
+                is_on_duty=False
+            )
+            if flips:
+                changed[f"on_duty_{role}"] = f"{min(on_duty, len(members))} of {len(members)}"
+    return {k: v for k, v in changed.items() if v}
 
 
 def _names(columns: str) -> list[str]:
@@ -707,10 +757,14 @@ def ensure(env: BenchEnv, spec: Spec, *, rebuild: bool) -> tuple[dict[str, Any],
 
 def cleanup(env: BenchEnv, info: dict[str, Any]) -> int:
     """Deletes every incident, mention and timeline event above the dataset's ids, i.e. what the
-    benchmarks ingested. Timeline events are append-only (a trigger refuses DELETE), so they are removed
-    in replica mode, which skips that trigger; only rows this harness created are touched."""
+    benchmarks ingested, and every SLA clock, firing and notification (the dataset has none; ingested
+    incidents get clocks, the SLA benchmarks load and fire them). Timeline events are append-only (a
+    trigger refuses DELETE), so they are removed in replica mode, which skips that trigger; only rows
+    this harness created are touched."""
+    from bench import clocks
+
     ids = info["max_ids"]
-    removed = 0
+    removed = sum(n for table, n in clocks.remove_all(env).items() if table != "incidents_reset")
     with env.pg() as conn:
         conn.autocommit = False
         with conn.cursor() as cur:

@@ -84,6 +84,8 @@ def label_of(sql: str) -> str:
     if "set_config('TimeZone'" in text:
         return "SELECT set_config TimeZone [Django opening a connection: CONN_MAX_AGE expired]"
     verb = text.split(" ", 1)[0].upper() if text else "?"
+    if verb == "EXECUTE":  # a prepared statement (config/prepared.py): its name says which one
+        return "EXECUTE " + text.split(" ", 2)[1].split("(", 1)[0]
     match = _TABLE_RE.search(text)
     table = match.group(1) if match else ""
     hints = [h.split(" ")[0] for h in HINTS if h in text]

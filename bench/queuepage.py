@@ -93,19 +93,40 @@ def _interleaved(ctx: Context, client: InProcessClient, pages: list[_Page]) -> N
                 status, body, elapsed = client.call("GET", QUEUE_PATH, query=page.query)
                 if status != 200:
                     raise RuntimeError(f"queue page answered HTTP {status}: {body[:300]!r}")
-                times = []
-                for sql in page.sqls:
-                    started = time.perf_counter()
-                    cur.execute(sql)
-                    if cur.description is not None:
-                        cur.fetchall()
-                    times.append(time.perf_counter() - started)
+                times = replay(cur, page.sqls)
                 if rounds >= WARMUP:
                     page.app.append(elapsed)
                     page.floor.append(sum(times))
                     for n, t in enumerate(times):
                         page.per_statement[n].append(t)
             rounds += 1
+
+
+def replay(cur: Any, sqls: list[str]) -> list[float]:
+    """The floor arm: each captured statement run raw with every row fetched; seconds per statement."""
+    times = []
+    for sql in sqls:
+        started = time.perf_counter()
+        cur.execute(sql)
+        if cur.description is not None:
+            cur.fetchall()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def default_queue_floor(ctx: Context) -> tuple[list[str], Any]:
+    """The statements of the default queue page (page 1) and a function that opens a psycopg2 session
+    prepared to replay them exactly as the floor arm does (for other benchmarks to compare against)."""
+    kept, _, _ = _capture(InProcessClient(ctx.token), "")
+
+    def session() -> Any:
+        conn = ctx.env.connect()
+        cur = conn.cursor()
+        cur.execute("SET TIME ZONE 'UTC'")
+        _prepare_like_the_app(cur, kept)
+        return conn, cur
+
+    return kept, session
 
 
 def _prepare_like_the_app(cur: Any, sqls: list[str]) -> None:
