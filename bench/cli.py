@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bench database {env.name!r} ({'created' if env.ensure_database() else 'exists'}), "
         f"settings {env.settings_module}"
     )
+    env.hold_exclusive()  # held until the process exits
     warnings.filterwarnings("ignore", message="No directory at")
     env.django_setup()
     env.migrate()

@@ -31,6 +31,7 @@ QUICK_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/firebreak_bench_quick"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 DEFAULT_SETTINGS = "config.settings.production"
 REFUSED_DATABASES = {"firebreak", "postgres", "template0", "template1", "test"}
+RUN_LOCK_NAMESPACE = 7399  # pg_advisory_lock(namespace, 0) held for a whole bench run
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 _T0 = time.monotonic()
@@ -47,6 +48,7 @@ class BenchEnv:
     settings_module: str
     params: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    _exclusive: Any = field(default=None, repr=False)
 
     @classmethod
     def configure(
@@ -121,10 +123,30 @@ class BenchEnv:
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
             return True
 
+    def hold_exclusive(self) -> Any:
+        """One run per bench database: a session advisory lock held on a connection of its own until
+        the run exits (the database and the bench Redis db are shared state). Returns the connection;
+        refuses to start when another run holds it."""
+        conn = self.connect()
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s, 0)", (RUN_LOCK_NAMESPACE,))
+            if not cur.fetchone()[0]:
+                conn.close()
+                raise SystemExit(
+                    f"Another bench run is using {self.name!r} (and Redis {self.redis_url}); wait for it "
+                    "to finish: two runs would remove each other's rows and workers' tasks."
+                )
+        self._exclusive = conn
+        return conn
+
     def recreate_database(self) -> None:
         from django.db import connections
 
         connections.close_all()
+        held = self._exclusive is not None
+        if held:
+            self._exclusive.close()  # DROP DATABASE needs every session gone; taken again below
+            self._exclusive = None
         with self.pg("postgres") as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -133,6 +155,8 @@ class BenchEnv:
             )
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.name)))
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        if held:
+            self.hold_exclusive()
 
     def vacuum_analyze(self, tables: Iterable[str], *, checkpoint: bool = False) -> None:
         with self.pg() as conn, conn.cursor() as cur:
