@@ -32,6 +32,22 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "token.manage_own": TEAM | {R.INTEGRATION},
     "notification.view": TEAM,
     "webhook.view_failing": frozenset({R.ADMIN}),
+    # replies: drafting and publishing; deciding a review step also needs the step's own role
+    "reply.view": TEAM | {R.INTEGRATION},
+    "reply.draft": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.SPOKESPERSON, R.ADMIN}),
+    "reply.decide": frozenset({R.LEGAL, R.MANAGER, R.ADMIN}),
+    "reply.publish": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.SPOKESPERSON, R.ADMIN}),
+    # templates, FAQs and talking points, brand guidelines
+    "template.view": TEAM | {R.INTEGRATION},
+    "template.edit": frozenset({R.RESPONDER, R.PR, R.MANAGER, R.ADMIN}),
+    "template.approve": frozenset({R.MANAGER, R.ADMIN}),
+    "faq.view": TEAM | {R.INTEGRATION},
+    "faq.edit": frozenset({R.RESPONDER, R.PR, R.MANAGER, R.ADMIN}),
+    "brand.view": TEAM | {R.INTEGRATION},
+    "brand.edit": frozenset({R.PR, R.MANAGER, R.ADMIN}),
+    # the brand's social accounts and approval chains (configuration)
+    "account.view": TEAM,
+    "approval.manage": frozenset({R.ADMIN}),
 }
 
 
