@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 15},
     },
+    # Publishing retries (and any publish whose queued task was lost).
+    "publish-due-replies": {
+        "task": "incidents.tasks.replies_publish_due",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
     "close-resolved-incidents": {
         "task": "incidents.tasks.close_resolved_incidents",
         "schedule": crontab(minute="*/10"),

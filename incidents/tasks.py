@@ -102,3 +102,22 @@ def notifications_deliver_due() -> int:
         if processed < NOTIFY_BATCH or time.monotonic() - started > NOTIFY_RUN_SECONDS:
             break
     return total
+
+
+@shared_task(name="incidents.tasks.reply_publish_attempt", ignore_result=True)
+def reply_publish_attempt(reply_id: int) -> str:
+    """One attempt to send a reply to its platform; idempotent (a reply not due does nothing)."""
+    from incidents.services.replies import reply_publish_attempt as attempt
+
+    return attempt(reply_id=reply_id)
+
+
+@shared_task(name="incidents.tasks.replies_publish_due", ignore_result=True)
+def replies_publish_due() -> int:
+    from incidents.services.replies import replies_publish_due as due
+    from incidents.services.replies import reply_publish_attempt as attempt
+
+    ids = due(now=timezone.now())
+    for reply_id in ids:
+        attempt(reply_id=reply_id)
+    return len(ids)

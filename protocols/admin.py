@@ -1,5 +1,6 @@
 """Configuration screens for admins: roles, categories, triage rules, intake sources, tokens, chat
-webhooks, and SLA policies with their business calendars (and .ics holiday import) and escalation chains."""
+webhooks, SLA policies with their business calendars (and .ics holiday import) and escalation chains,
+and the approval side: social accounts (secrets never shown), approval chains with their steps, rules."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from config.errors import DomainError
+from protocols.api.approval_services import APPROVER_ROLES
 from protocols.models import (
+    STAGE_ORDER,
     ApiToken,
+    ApprovalChain,
+    ApprovalRule,
+    ApprovalStage,
+    ApprovalStep,
     BusinessCalendar,
     Category,
     EscalationChain,
@@ -26,8 +33,10 @@ from protocols.models import (
     Holiday,
     IntakeSource,
     OpeningHours,
+    Role,
     RoleAssignment,
     SlaPolicy,
+    SocialAccount,
     TriageRule,
     WebhookEndpoint,
 )
@@ -371,6 +380,150 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         if policy.warn_before_minutes:
             return f"{_minutes_label(policy.warn_before_minutes)} before"
         return "-"
+
+
+# --- Approvals: social accounts, approval chains, approval rules ---------------------------------------
+
+
+class SecretInput(forms.PasswordInput):
+    """Never renders the stored value; an empty field keeps it (see SocialAccountForm)."""
+
+    def __init__(self) -> None:
+        super().__init__(render_value=False)
+
+
+class SocialAccountForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        max_length=1000, required=False, assume_scheme="https", help_text="The bridge's URL."
+    )
+    mastodon_base_url = forms.URLField(
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        help_text="The instance, e.g. https://mastodon.social.",
+    )
+    # Each secret: empty keeps the stored one, which is never sent to the browser; "Remove" clears it.
+    remove_webhook_secret = forms.BooleanField(required=False, label="Remove the stored signing secret")
+    remove_access_token = forms.BooleanField(required=False, label="Remove the stored access token")
+
+    class Meta:
+        model = SocialAccount
+        fields = [
+            "name",
+            "platform",
+            "handle",
+            "publisher",
+            "webhook_url",
+            "webhook_secret",
+            "mastodon_base_url",
+            "mastodon_access_token",
+            "is_active",
+        ]
+        widgets = {"webhook_secret": SecretInput(), "mastodon_access_token": SecretInput()}
+        help_texts = {
+            "webhook_secret": "Shared with the bridge, which checks each post's signature with it. "
+            "Leave empty to keep the stored one.",
+            "mastodon_access_token": "Needs the write:statuses scope. Leave empty to keep the stored one.",
+        }
+
+    def _kept(self, field: str) -> str:
+        value: str = self.cleaned_data.get(field) or ""
+        return value or getattr(self.instance, field) or ""
+
+    def clean_webhook_secret(self) -> str:
+        return self._kept("webhook_secret")
+
+    def clean_mastodon_access_token(self) -> str:
+        return self._kept("mastodon_access_token")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The remove boxes are cleaned after the secrets, so they are applied here.
+        if data.get("remove_webhook_secret"):
+            data["webhook_secret"] = ""
+        if data.get("remove_access_token"):
+            data["mastodon_access_token"] = ""
+        for field in ("webhook_url", "mastodon_base_url"):
+            url = data.get(field) or ""
+            if url and not url.lower().startswith(("http://", "https://")):
+                self.add_error(field, "Only http:// and https:// URLs can be posted to.")
+        return data  # the model's clean() then names what the chosen publisher still needs
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(admin.ModelAdmin):
+    form = SocialAccountForm
+    list_display = ["name", "platform", "handle", "publisher", "is_active", "secret_set", "updated_at"]
+    list_filter = ["publisher", "platform", "is_active"]
+    search_fields = ["name", "handle"]
+    fieldsets = [
+        (None, {"fields": ["name", "platform", "handle", "publisher", "is_active"]}),
+        ("Signed webhook", {"fields": ["webhook_url", "webhook_secret", "remove_webhook_secret"]}),
+        ("Mastodon", {"fields": ["mastodon_base_url", "mastodon_access_token", "remove_access_token"]}),
+    ]
+
+    @admin.display(description="Secret set", boolean=True)
+    def secret_set(self, account: SocialAccount) -> bool | None:
+        if account.publisher == "webhook":
+            return bool(account.webhook_secret)
+        if account.publisher == "mastodon":
+            return bool(account.mastodon_access_token)
+        return None  # posted by hand: nothing to set
+
+
+class ApprovalStepForm(forms.ModelForm):
+    role = forms.ChoiceField(
+        choices=[(role.value, role.label) for role in Role if role in APPROVER_ROLES],
+        help_text="The team role that decides this stage.",
+    )
+
+    class Meta:
+        model = ApprovalStep
+        fields = ["stage", "role", "target_minutes", "warn_at_percent", "calendar", "escalation_chain"]
+
+
+class ApprovalStepFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # A stage listed twice is refused by the formset's own unique check; a chain without steps here.
+        if not any(self.errors) and not _kept_forms(self):
+            raise forms.ValidationError(
+                "An approval chain needs at least one step; a rule with no chain means no approval."
+            )
+
+
+class ApprovalStepInline(admin.TabularInline):
+    model = ApprovalStep
+    form = ApprovalStepForm
+    formset = ApprovalStepFormSet
+    min_num = 1  # shows one empty row on a new chain
+    extra = 0
+
+
+@admin.register(ApprovalChain)
+class ApprovalChainAdmin(admin.ModelAdmin):
+    list_display = ["name", "stages", "rule_count", "updated_at"]
+    search_fields = ["name"]
+    inlines = [ApprovalStepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalChain]:
+        return super().get_queryset(request).annotate(rule_total=Count("rules")).prefetch_related("steps")
+
+    @admin.display(description="Stages")
+    def stages(self, chain: ApprovalChain) -> str:
+        steps = sorted(chain.steps.all(), key=lambda step: STAGE_ORDER[ApprovalStage(step.stage)])
+        return " → ".join(str(step) for step in steps) or "-"
+
+    @admin.display(description="Rules", ordering="rule_total")
+    def rule_count(self, chain: Any) -> int:
+        return int(chain.rule_total)
+
+
+@admin.register(ApprovalRule)
+class ApprovalRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tier", "priority", "chain", "updated_at"]
+    list_filter = ["tier", "priority", "chain"]
+    list_select_related = ["chain"]
 
 
 # Users are edited with their roles inline.

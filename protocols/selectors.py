@@ -1,8 +1,10 @@
-"""Reads of the response plan: a user's roles, categories, triage rules, SLA policies, tokens."""
+"""Reads of the response plan: a user's roles, categories, triage rules, SLA policies, approval chains,
+tokens."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +15,10 @@ from django.db.models import QuerySet
 from config.prepared import Prepared
 from protocols.business_time import ALWAYS_OPEN, BusinessCalendarSpec, business_add
 from protocols.models import (
+    STAGE_ORDER,
     ApiToken,
+    ApprovalRule,
+    ApprovalStep,
     BusinessCalendar,
     Category,
     EscalationChain,
@@ -227,3 +232,81 @@ def business_calendar_list() -> QuerySet[BusinessCalendar]:
 
 def escalation_chain_list() -> QuerySet[EscalationChain]:
     return EscalationChain.objects.prefetch_related("steps").order_by("name")
+
+
+# --- approvals -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalPlan:
+    """The approval chain a reply needs, frozen as plain values when the reply is submitted."""
+
+    chain_name: str
+    steps: tuple[dict[str, Any], ...]
+
+
+def approval_plan_for(*, tier: str, priority: str) -> ApprovalPlan | None:
+    """The most specific rule for the tier and priority wins (tier and priority, then tier, then
+    priority, then the catch-all). None: the reply needs no approval."""
+    rules = {(r.tier, r.priority): r for r in ApprovalRule.objects.select_related("chain")}
+    for key in ((tier, priority), (tier, ""), ("", priority), ("", "")):
+        rule = rules.get(key)
+        if rule is None:
+            continue
+        if rule.chain is None:
+            return None
+        steps = sorted(rule.chain.steps.all(), key=lambda s: STAGE_ORDER[s.stage])
+        if not steps:
+            return None
+        return ApprovalPlan(
+            chain_name=rule.chain.name, steps=tuple(_approval_step_snapshot(s) for s in steps)
+        )
+    return None
+
+
+def _approval_step_snapshot(step: ApprovalStep) -> dict[str, Any]:
+    return {
+        "stage": step.stage,
+        "label": step.get_stage_display(),
+        "role": step.role,
+        "target_minutes": step.target_minutes,
+        "warn_at_percent": step.warn_at_percent,
+        "calendar_id": step.calendar_id,
+        "escalation_chain_id": step.escalation_chain_id,
+    }
+
+
+def approval_step_policy(*, step: dict[str, Any], chain_name: str) -> PolicySnapshot:
+    """The SLA-engine policy of one approval step, so its clock warns, breaches and escalates like any
+    response-time target. Calendar and escalation chain are read now and frozen onto the clock."""
+    calendar = (
+        BusinessCalendar.objects.prefetch_related("opening_hours", "holidays")
+        .filter(pk=step["calendar_id"])
+        .first()
+        if step.get("calendar_id")
+        else None
+    )
+    spec = usable_calendar_spec(calendar) if calendar else None
+    escalation = (
+        EscalationChain.objects.prefetch_related("steps").filter(pk=step["escalation_chain_id"]).first()
+        if step.get("escalation_chain_id")
+        else None
+    )
+    return PolicySnapshot(
+        policy_id=None,
+        name=f"{chain_name}: {step['label']}",
+        category_id=None,
+        priority="",
+        calendar_name=calendar.name if calendar and spec else ALWAYS_OPEN_NAME,
+        calendar=spec if spec else ALWAYS_OPEN,
+        first_response_seconds=None,
+        next_response_seconds=None,
+        resolution_seconds=None,
+        warn_at_percent=step.get("warn_at_percent"),
+        warn_before_seconds=None,
+        chain_name=escalation.name if escalation else "",
+        chain=tuple(sorted((_step_snapshot(s) for s in escalation.steps.all()), key=step_sort_key))
+        if escalation
+        else (),
+        approval_step_seconds=int(step["target_minutes"]) * 60,
+    )

@@ -13,12 +13,13 @@ TARGET_FIELDS = {
     "first_response": "first_response_seconds",
     "next_response": "next_response_seconds",
     "resolution": "resolution_seconds",
+    "approval_step": "approval_step_seconds",
 }
 
 
 @dataclass(frozen=True)
 class PolicySnapshot:
-    policy_id: int
+    policy_id: int | None
     name: str
     category_id: int | None
     priority: str
@@ -31,6 +32,7 @@ class PolicySnapshot:
     warn_before_seconds: int | None
     chain_name: str = ""
     chain: tuple[dict[str, Any], ...] = ()
+    approval_step_seconds: int | None = None
 
     def target_seconds(self, kind: str) -> int | None:
         attr = TARGET_FIELDS.get(kind)

@@ -159,6 +159,11 @@ SPECTACULAR_SETTINGS = {
         "SentimentEnum": "protocols.models.Sentiment",
         "RoleEnum": "protocols.models.Role",
         "EscalationTriggerEnum": "protocols.models.EscalationTrigger",
+        "ClockKindEnum": "incidents.models.ClockKind",
+        "ClockStatusEnum": "incidents.models.ClockStatus",
+        "ReplyStateEnum": "incidents.models.ReplyState",
+        "PublishStatusEnum": "incidents.models.PublishStatus",
+        "DecisionKindEnum": "incidents.models.DecisionKind",
     },
 }
 

@@ -1,5 +1,5 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
-response-time clocks and the notification outbox."""
+response-time clocks, the notification outbox and replies with their approvals."""
 
 from incidents.models.clocks import (
     ACTIVE_CLOCK,
@@ -24,17 +24,30 @@ from incidents.models.core import (
     TimelineEvent,
 )
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
+from incidents.models.replies import (
+    EDITABLE_STATES,
+    REVIEW_STATES,
+    DecisionKind,
+    PublishStatus,
+    Reply,
+    ReplyDecision,
+    ReplyState,
+    ReplyVersion,
+)
 
 __all__ = [
     "ACTIVE_CLOCK",
+    "EDITABLE_STATES",
     "IS_OPEN",
     "LIVE_CLOCK",
     "OPEN_STATUSES",
     "OPEN_STATUS_VALUES",
+    "REVIEW_STATES",
     "URGENCY_RANK",
     "ClockFiring",
     "ClockKind",
     "ClockStatus",
+    "DecisionKind",
     "EventKind",
     "FiringKind",
     "Incident",
@@ -43,6 +56,11 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
+    "PublishStatus",
+    "Reply",
+    "ReplyDecision",
+    "ReplyState",
+    "ReplyVersion",
     "SavedView",
     "SlaClock",
     "SlaState",

@@ -207,6 +207,14 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", "Escalation step"
     DEADLINES_CHANGED = "deadlines_changed", "Deadlines recomputed"
     CRISIS_REQUESTED = "crisis_requested", "Crisis mode requested"
+    REPLY_DRAFTED = "reply_drafted", "Reply drafted"
+    REPLY_EDITED = "reply_edited", "Reply edited"
+    REPLY_SUBMITTED = "reply_submitted", "Reply submitted for approval"
+    REPLY_APPROVED = "reply_approved", "Reply approved"
+    REPLY_CHANGES_REQUESTED = "reply_changes_requested", "Changes requested on a reply"
+    REPLY_WITHDRAWN = "reply_withdrawn", "Reply withdrawn"
+    REPLY_PUBLISHED = "reply_published", "Reply published"
+    REPLY_PUBLISH_FAILED = "reply_publish_failed", "Reply could not be published"
 
 
 class TimelineEvent(models.Model):

@@ -249,6 +249,34 @@ def clocks_stop(*, incident_id: int, kinds: Iterable[str], now: datetime) -> lis
     return clocks
 
 
+def clocks_start_reference(
+    *, incident_id: int, kind: str, reference: str, policy: PolicySnapshot, now: datetime
+) -> SlaClock | None:
+    """A clock for something other than the incident's own targets (an approval step of a reply),
+    named by `reference` so exactly that clock can be stopped later."""
+    clock = new_clock(
+        incident_id=incident_id, kind=kind, policy=policy, started_at=now, now=now, reference=reference
+    )
+    if clock is not None:
+        clock.save(force_insert=True)
+        incident_sla_sync(incident_ids=[incident_id])
+    return clock
+
+
+def clocks_stop_reference(*, incident_id: int, reference: str, now: datetime) -> list[SlaClock]:
+    """Stops the live clocks started for `reference` (the decision was taken, or the reply changed)."""
+    clocks = [c for c in _live_clocks(incident_id) if c.reference == reference]
+    for clock in clocks:
+        _consume(clock, now)
+        clock.status = ClockStatus.STOPPED
+        clock.stopped_at = now
+        clock.next_fire_at = None
+    _save(clocks, now)
+    if clocks:
+        incident_sla_sync(incident_ids=[incident_id])
+    return clocks
+
+
 def clocks_pause(*, incident_id: int, now: datetime) -> None:
     """Waiting on the customer: the resolution clock stops counting until they answer."""
     clocks = [c for c in _live_clocks(incident_id, [ClockKind.RESOLUTION]) if c.status == ClockStatus.RUNNING]

@@ -327,7 +327,24 @@ def incident_respond(*, actor: Any, incident_id: int, note: str = "") -> Inciden
     incident = _get(incident_id)
     if incident.status not in OPEN_STATUS_VALUES:
         raise Conflict(f"The incident is {incident.status}; reopen it first.")
-    now = timezone.now()
+    before_status = incident.status
+    first = incident.first_responded_at is None
+    targets = record_response(incident=incident, now=timezone.now())
+    timeline_append(
+        incident_id=incident.pk,
+        kind=EventKind.RESPONDED,
+        actor=actor,
+        before={"status": before_status},
+        after={"status": incident.status, "first_response": first, "targets": targets},
+        note=note,
+    )
+    return incident
+
+
+def record_response(*, incident: Incident, now: Any) -> dict[str, str]:
+    """What answering the customer does to an incident, however the answer went out (marked by hand or
+    a reply published): first response recorded, a new incident moves to in progress, the response
+    clocks stop. Returns each stopped target as met or missed. The caller records the timeline event."""
     expected = {"first_responded_at": incident.first_responded_at, "status": incident.status}
     changes: dict[str, Any] = {}
     if incident.first_responded_at is None:
@@ -336,20 +353,8 @@ def incident_respond(*, actor: Any, incident_id: int, note: str = "") -> Inciden
         changes["status"] = IncidentStatus.IN_PROGRESS
     _cas_update(incident, expected, changes)
     stopped = clocks.clocks_on_response(incident_id=incident.pk, now=now)
-    timeline_append(
-        incident_id=incident.pk,
-        kind=EventKind.RESPONDED,
-        actor=actor,
-        before={"status": expected["status"]},
-        after={
-            "status": incident.status,
-            "first_response": "first_responded_at" in changes,
-            "targets": {c.kind: ("missed" if c.breached_at else "met") for c in stopped},
-        },
-        note=note,
-    )
     clocks.incident_sla_sync(incident_ids=[incident.pk])
-    return incident
+    return {c.kind: ("missed" if c.breached_at else "met") for c in stopped}
 
 
 @transaction.atomic

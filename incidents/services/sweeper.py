@@ -219,7 +219,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
                     body=f"The {what} target ({clock.policy_name}) {verb} {_when(clock.due_at)}.",
                     link=link,
                     incident_id=incident.pk,
-                    **_owners(incident),
+                    **_owners(incident, clock),
                 )
             )
         else:
@@ -243,8 +243,11 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
         _act(incident, clock, step, now)
 
 
-def _owners(incident: Incident) -> dict[str, Any]:
-    """Warnings and breaches go to the assignee, or to the on-duty members of the routed role."""
+def _owners(incident: Incident, clock: SlaClock) -> dict[str, Any]:
+    """Warnings and breaches go to the assignee, or to the on-duty members of the routed role; an
+    approval step's go to the role that must decide (the last part of the clock's reference)."""
+    if clock.kind == ClockKind.APPROVAL_STEP and clock.reference.count(":") >= 4:
+        return {"roles": [clock.reference.rsplit(":", 1)[1]]}
     if incident.assignee_id:
         return {"user_ids": [incident.assignee_id]}
     return {"roles": [incident.assigned_role or Role.RESPONDER]}

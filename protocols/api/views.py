@@ -58,10 +58,13 @@ def crud_schema(
     partial_update: str,
     destroy: str,
     refused_when_in_use: bool = False,
+    in_use: str = "",
 ) -> Callable[[ViewSetClass], ViewSetClass]:
     """The schema of a ModelViewSet's six actions: `noun`/`plural` name the one and the list; the other
-    summaries are given whole; `refused_when_in_use` adds the 409 of an object a policy still uses."""
-    deleted_or_refused = {204: None, **ERRORS, **NOT_FOUND, **(IN_USE if refused_when_in_use else {})}
+    summaries are given whole; `refused_when_in_use` adds the 409 of an object a policy still uses
+    (`in_use` says what else may use it instead)."""
+    refusal = {409: OpenApiResponse(ErrorResponse, description=in_use)} if in_use else IN_USE
+    deleted_or_refused = {204: None, **ERRORS, **NOT_FOUND, **(refusal if refused_when_in_use else {})}
     return extend_schema_view(
         list=extend_schema(summary=plural, responses={200: output(many=True), **ERRORS}),
         retrieve=extend_schema(summary=f"One {noun}", responses={200: output, **ERRORS, **NOT_FOUND}),

@@ -16,7 +16,7 @@ class ApprovalStage(models.TextChoices):
     MANAGEMENT_APPROVAL = "management_approval", "Management approval"
 
 
-STAGE_ORDER = {ApprovalStage.LEGAL_REVIEW: 1, ApprovalStage.MANAGEMENT_APPROVAL: 2}
+STAGE_ORDER: dict[str, int] = {ApprovalStage.LEGAL_REVIEW: 1, ApprovalStage.MANAGEMENT_APPROVAL: 2}
 
 
 class ApprovalChain(models.Model):

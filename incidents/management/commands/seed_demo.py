@@ -13,15 +13,23 @@ from django.utils import timezone
 
 from incidents.services.ingestion import mentions_ingest
 from protocols.models import (
+    ApprovalChain,
+    ApprovalRule,
+    ApprovalStage,
+    ApprovalStep,
     BusinessCalendar,
     Category,
     EscalationChain,
     EscalationStep,
     IntakeSource,
     OpeningHours,
+    Platform,
+    Priority,
+    PublisherKind,
     Role,
     RoleAssignment,
     SlaPolicy,
+    SocialAccount,
     Tier,
     TriageRule,
 )
@@ -43,6 +51,27 @@ CATEGORIES = [
     ("Praise", "praise", Tier.ROUTINE, "Thanks and compliments worth a reply."),
     ("Influencer / high reach", "influencer", Tier.HIGH_PRIORITY, "Authors whose posts reach many people."),
     ("PR crisis", "pr-crisis", Tier.CRISIS, "Viral, reputational or safety issues."),
+]
+DEMO_APPROVAL_CHAINS = [
+    (
+        "Legal and management sign-off",
+        [
+            (ApprovalStage.LEGAL_REVIEW, Role.LEGAL, 120),
+            (ApprovalStage.MANAGEMENT_APPROVAL, Role.MANAGER, 60),
+        ],
+        [(Tier.HIGH_PRIORITY, ""), ("", Priority.HIGH)],
+    ),
+    (
+        "Crisis statement sign-off",
+        [(ApprovalStage.LEGAL_REVIEW, Role.LEGAL, 30), (ApprovalStage.MANAGEMENT_APPROVAL, Role.MANAGER, 15)],
+        [(Tier.CRISIS, ""), ("", Priority.CRITICAL)],
+    ),
+]
+DEMO_ACCOUNTS = [
+    ("x", "@brand"),
+    ("instagram", "brand"),
+    ("facebook", "Brand"),
+    ("mastodon", "@brand@social.example"),
 ]
 MENTIONS: list[dict[str, Any]] = [
     {
@@ -162,6 +191,7 @@ class Command(BaseCommand):
         categories = {slug: self._category(name, slug, tier, text) for name, slug, tier, text in CATEGORIES}
         self._rules(categories)
         self._sla(categories)
+        self._approvals()
         IntakeSource.objects.get_or_create(
             slug="demo-listening", defaults={"name": "Demo listening tool", "secret": "demo-webhook-secret"}
         )
@@ -269,6 +299,26 @@ class Command(BaseCommand):
                     "warn_at_percent": 75,
                     "escalation_chain": chains[chain_name],
                 },
+            )
+
+    def _approvals(self) -> None:
+        """Replies to high-priority incidents go through legal (2 h) and management (1 h); crisis ones
+        too, with tighter clocks; everything else goes straight out. Every platform is posted to by hand
+        until an admin connects a webhook bridge or a Mastodon account."""
+        for name, targets, rule_matches in DEMO_APPROVAL_CHAINS:
+            chain, created = ApprovalChain.objects.get_or_create(name=name)
+            if created:
+                ApprovalStep.objects.bulk_create(
+                    ApprovalStep(chain=chain, stage=stage, role=role, target_minutes=minutes)
+                    for stage, role, minutes in targets
+                )
+            for tier, priority in rule_matches:
+                ApprovalRule.objects.get_or_create(tier=tier, priority=priority, defaults={"chain": chain})
+        ApprovalRule.objects.get_or_create(tier="", priority="", defaults={"chain": None})
+        for platform, handle in DEMO_ACCOUNTS:
+            SocialAccount.objects.get_or_create(
+                name=f"Brand on {Platform(platform).label}",
+                defaults={"platform": platform, "handle": handle, "publisher": PublisherKind.MANUAL},
             )
 
     def _mentions(self, integration_user: Any) -> None:
