@@ -3,6 +3,7 @@ step that claims due email and chat-webhook rows, sends them outside any transac
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -207,7 +208,28 @@ def _post_webhook(notification: Notification) -> None:
         raise DeliveryFailed(f"HTTP {status} from {where}")
 
 
-def _send_email(notification: Notification) -> None:
+class _Mailer:
+    """One mail-server connection for a whole delivery batch, opened on the first email: a storm of
+    notifications after an outage would otherwise pay a TCP (and TLS) handshake per message."""
+
+    def __init__(self) -> None:
+        self.backend: Any = None
+
+    def get(self) -> Any:
+        if self.backend is None:
+            self.backend = get_connection()
+            self.backend.open()
+        return self.backend
+
+    def close(self) -> None:
+        if self.backend is not None:
+            # the server may have gone away mid-batch; the outcomes are already recorded
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.backend.close()
+            self.backend = None
+
+
+def _send_email(notification: Notification, mailer: _Mailer) -> None:
     recipient = notification.recipient
     if recipient is None or not recipient.is_active:
         raise DeliveryFailed("the recipient's account is deactivated", permanent=True)
@@ -222,19 +244,22 @@ def _send_email(notification: Notification) -> None:
     )
     where = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}" if settings.EMAIL_HOST else "the mail backend"
     try:
+        email.connection = mailer.get()
         email.send()
     except smtplib.SMTPException as exc:
+        mailer.close()  # the session may be unusable; the next email opens a new one
         raise DeliveryFailed(f"email not sent: {where} answered {exc}") from None
     except OSError as exc:
+        mailer.close()
         message = f"email not sent: {_network_error(exc, where=where, timeout=settings.EMAIL_TIMEOUT)}"
         raise DeliveryFailed(message, unreachable=True) from None
     except ValueError as exc:  # e.g. an address Django cannot put in a header
         raise DeliveryFailed(f"email not sent: {exc}", permanent=True) from None
 
 
-def _send(notification: Notification) -> None:
+def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == EMAIL:
-        _send_email(notification)
+        _send_email(notification, mailer)
     elif notification.channel == WEBHOOK:
         _post_webhook(notification)
     else:
@@ -266,7 +291,12 @@ def _settle(notification: Notification, *, lease_until: datetime, changes: dict[
 
 
 def _deliver_one(
-    notification: Notification, *, now: datetime, lease_until: datetime, unreachable: dict[Any, str]
+    notification: Notification,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    unreachable: dict[Any, str],
+    mailer: _Mailer,
 ) -> None:
     endpoint = notification.endpoint
     # The mail server, or one chat endpoint: once it timed out or refused, the rest of the batch for it
@@ -275,7 +305,7 @@ def _deliver_one(
     try:
         if target in unreachable:
             raise DeliveryFailed(unreachable[target])
-        _send(notification)
+        _send(notification, mailer)
     except DeliveryFailed as exc:
         error, permanent = exc.message, exc.permanent
         if exc.unreachable:
@@ -329,6 +359,11 @@ def notifications_deliver_batch(*, now: datetime, limit: int = 50) -> int:
     holds), sends each outside the transaction and records the outcome with a compare-and-set. A failure
     is retried with exponential backoff until the last attempt. Returns the number of rows processed."""
     with transaction.atomic():
+        # The claim must walk the due index in order and stop at `limit`. Right after a storm the
+        # table's statistics still say it is nearly empty, and the planner then prefers a bitmap scan
+        # that reads and sorts every due row (measured: 0.4 s per claim with 100,000 waiting).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
         claimed = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient", "endpoint")
@@ -340,8 +375,14 @@ def notifications_deliver_batch(*, now: datetime, limit: int = 50) -> int:
         lease_until = now + _lease_for(len(claimed))
         Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(next_attempt_at=lease_until)
     unreachable: dict[Any, str] = {}
-    for notification in claimed:
-        _deliver_one(notification, now=now, lease_until=lease_until, unreachable=unreachable)
+    mailer = _Mailer()
+    try:
+        for notification in claimed:
+            _deliver_one(
+                notification, now=now, lease_until=lease_until, unreachable=unreachable, mailer=mailer
+            )
+    finally:
+        mailer.close()
     return len(claimed)
 
 
