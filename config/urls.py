@@ -11,11 +11,13 @@ from config.health import healthz
 urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("protocols.urls")),
+    path("", include("templates_app.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("protocols.api.urls")),
+    path("api/v1/", include("templates_app.api.urls")),
     # The schema and its docs need a signed-in user or a token, like the rest of the API.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(

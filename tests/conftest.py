@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +19,27 @@ from tests.factories import CategoryFactory, UserFactory
 @pytest.fixture(autouse=True)
 def _clean_redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+# Rows that data migrations put in every database. A transactional test (threads, live server, real
+# workers) ends by truncating every table, so the tests after it would run without them.
+_SEEDED_BY_MIGRATIONS = [("templates_app.migrations.0002_platform_limits", "add_limits")]
+
+
+@pytest.fixture(autouse=True)
+def _seed_rows_back_after_a_flush(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    yield  # autouse: set up before the database fixtures, so this runs after their teardown's flush
+    marker = request.node.get_closest_marker("django_db")
+    flushed = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not flushed:
+        return
+    from django.apps import apps
+
+    with django_db_blocker.unblock():
+        for module, function in _SEEDED_BY_MIGRATIONS:
+            getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from protocols.models import (
     Tier,
     TriageRule,
 )
+from templates_app.demo import seed_demo_templates
 
 DEMO_PASSWORD = "firebreak-demo"  # noqa: S105 - printed on purpose: these are demo accounts
 DEMO_USERS = [
@@ -192,6 +193,8 @@ class Command(BaseCommand):
         self._rules(categories)
         self._sla(categories)
         self._approvals()
+        # Templates, FAQs and brand rules go through their services: PR owns them, the manager approves.
+        seed_demo_templates(owner=users["pr"], approver=users["manager"])
         IntakeSource.objects.get_or_create(
             slug="demo-listening", defaults={"name": "Demo listening tool", "secret": "demo-webhook-secret"}
         )

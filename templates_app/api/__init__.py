@@ -1,0 +1,1 @@
+"""REST API of templates, FAQs and brand guidelines."""
