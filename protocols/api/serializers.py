@@ -231,11 +231,33 @@ class EscalationStepInput(serializers.Serializer):
     )
 
 
+class WholeRowsField(serializers.ListField):
+    """A list of `row` objects, each checked whole, also in a PATCH: a PATCH that gives the list replaces
+    every row, so a row missing a required field is an error, not a partial row."""
+
+    def __init__(self, *, row: type[serializers.Serializer], **kwargs: Any) -> None:
+        self.row = row
+        super().__init__(child=row(), **kwargs)
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        rows: list[Any] = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(data):
+            serializer = self.row(data=item)  # a root of its own: never partial
+            if serializer.is_valid():
+                rows.append(serializer.validated_data)
+            else:
+                errors[str(index)] = serializer.errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return rows
+
+
 class EscalationChainInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(allow_blank=True, default="", max_length=2000)
-    steps = serializers.ListField(
-        child=EscalationStepInput(),
+    steps = WholeRowsField(
+        row=EscalationStepInput,
         max_length=MAX_STEPS,
         default=list,
         help_text="In order; replaces every step of the chain. Running clocks keep the steps they froze.",
@@ -362,28 +384,6 @@ class ApprovalChainStepInput(serializers.Serializer):
     escalation_chain = serializers.PrimaryKeyRelatedField(
         queryset=EscalationChain.objects.all(), allow_null=True, default=None
     )
-
-
-class WholeRowsField(serializers.ListField):
-    """A list of `row` objects, each checked whole, also in a PATCH: a PATCH that gives the list replaces
-    every row, so a row missing a required field is an error, not a partial row."""
-
-    def __init__(self, *, row: type[serializers.Serializer], **kwargs: Any) -> None:
-        self.row = row
-        super().__init__(child=row(), **kwargs)
-
-    def run_child_validation(self, data: list[Any]) -> list[Any]:
-        rows: list[Any] = []
-        errors: dict[str, Any] = {}
-        for index, item in enumerate(data):
-            serializer = self.row(data=item)  # a root of its own: never partial
-            if serializer.is_valid():
-                rows.append(serializer.validated_data)
-            else:
-                errors[str(index)] = serializer.errors
-        if errors:
-            raise serializers.ValidationError(errors)
-        return rows
 
 
 class ApprovalChainInput(serializers.Serializer):

@@ -410,6 +410,18 @@ def test_invalid_steps_are_400_naming_the_step_and_field(
     assert plan_snapshot() == before
 
 
+def test_a_patch_that_replaces_the_steps_checks_each_step_whole(
+    admin_api: APIClient, chain: EscalationChain
+) -> None:
+    """A PATCH giving `steps` replaces them all, so a step without its action is refused, not half-stored."""
+    before = plan_snapshot()
+    problem = error(
+        admin_api.patch(f"{CHAINS}{chain.pk}/", {"steps": [{"delay_minutes": 5}]}, format="json"), 400
+    )
+    assert "action" in problem["fields"]["steps"]["0"], problem
+    assert plan_snapshot() == before
+
+
 def test_deleting_a_chain_in_use_is_409(admin_api: APIClient, policy: SlaPolicy) -> None:
     problem = error(admin_api.delete(f"{CHAINS}{policy.escalation_chain_id}/"), 409)
     assert "Routine" in problem["message"]
