@@ -190,6 +190,9 @@ FIREBREAK_BASE_URL = env_str("FIREBREAK_BASE_URL", "http://localhost:8000")
 FIREBREAK_NOTIFY_RETRY_BASE_SECONDS = env_int("FIREBREAK_NOTIFY_RETRY_BASE_SECONDS", 30)
 FIREBREAK_NOTIFY_RETRY_CAP_SECONDS = env_int("FIREBREAK_NOTIFY_RETRY_CAP_SECONDS", 3600)
 FIREBREAK_NOTIFY_MAX_ATTEMPTS = env_int("FIREBREAK_NOTIFY_MAX_ATTEMPTS", 8)
+# One sweep sending an audience more than this many warnings, breaches or escalation steps sends one
+# digest instead (0: never).
+FIREBREAK_NOTIFY_DIGEST_AFTER = env_int("FIREBREAK_NOTIFY_DIGEST_AFTER", 10)
 FIREBREAK_WEBHOOK_TIMEOUT_SECONDS = env_int("FIREBREAK_WEBHOOK_TIMEOUT_SECONDS", 5)
 
 # Celery: JSON only, late acks so a killed worker's task is redelivered, bounded everything.

@@ -68,6 +68,55 @@ class Message:
     exclude_user_ids: Sequence[int] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Digest:
+    """How a flood of messages to one audience reads as one: a headline and a link to the list."""
+
+    headline: str
+    link: str
+
+
+DIGEST_LISTED = 20  # incidents named in a digest's text; the link shows them all
+
+
+def messages_coalesce(
+    messages: Sequence[Message], *, after: int, digests: dict[str, Digest]
+) -> list[Message]:
+    """More than `after` messages of one kind to the same audience (from one sweep: a storm after an
+    outage, a wave of deadlines) become one digest message naming them, so nobody receives hundreds of
+    near-identical emails and the outbox does not grow by recipients x messages. Kinds without a digest
+    wording, and smaller groups, pass through unchanged. The digest's key is derived from the keys it
+    replaces, so the same batch coalesces to the same digest (and is stored once)."""
+    if after < 1 or len(messages) <= after:
+        return list(messages)
+    groups: dict[tuple[str, tuple[int, ...], tuple[str, ...]], list[Message]] = defaultdict(list)
+    for message in messages:
+        groups[(message.kind, tuple(sorted(message.user_ids)), tuple(sorted(message.roles)))].append(message)
+    result: list[Message] = []
+    for (kind, user_ids, roles), group in groups.items():
+        digest = digests.get(kind)
+        if digest is None or len(group) <= after:
+            result.extend(group)
+            continue
+        keys = hashlib.sha1(
+            "\n".join(sorted(m.key for m in group)).encode(), usedforsecurity=False
+        ).hexdigest()
+        listed = [m.subject for m in group[:DIGEST_LISTED]]
+        more = len(group) - len(listed)
+        result.append(
+            Message(
+                key=f"digest:{kind}:{keys}",
+                kind=kind,
+                subject=f"{len(group)} {digest.headline}",
+                body="\n".join(listed) + (f"\n… and {more} more." if more else ""),
+                link=digest.link,
+                user_ids=user_ids,
+                roles=roles,
+            )
+        )
+    return result
+
+
 def drafts_for(messages: Sequence[Message]) -> list[NotificationDraft]:
     """Each message to each recipient: in-app always, email when the user has an address, and every
     active webhook of the user; a role's own webhooks get the message once per role."""

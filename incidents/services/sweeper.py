@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.urls import reverse
@@ -25,7 +26,7 @@ from incidents.models import (
 from incidents.services import clocks as clock_service
 from incidents.services.clocks import DueEvent, advance, incident_sla_sync, next_event, now_bound
 from incidents.services.notifications import notifications_enqueue
-from incidents.services.recipients import Message, drafts_for
+from incidents.services.recipients import Digest, Message, drafts_for, messages_coalesce
 from incidents.services.timeline import SystemEvent, timeline_append_many
 from protocols.models import EscalationAction, Priority, Role, RoleAssignment
 
@@ -238,7 +239,10 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
             ):
                 actions.append((incident, clock, step))
     timeline_append_many(events=events, at=now)
-    notifications_enqueue(items=drafts_for(messages))
+    digest_after = settings.FIREBREAK_NOTIFY_DIGEST_AFTER
+    notifications_enqueue(
+        items=drafts_for(messages_coalesce(messages, after=digest_after, digests=_digests()))
+    )
     for incident, clock, step in actions:
         _act(incident, clock, step, now)
 
@@ -347,6 +351,18 @@ def _act(incident: Incident, clock: SlaClock, step: dict[str, Any], now: datetim
             note=f"Crisis mode requested by escalation ({clock.chain_name}); managers and PR were notified",
             created_at=now,
         )
+
+
+@lru_cache(maxsize=1)
+def _digests() -> dict[str, Digest]:
+    """A sweep that would send one audience more than FIREBREAK_NOTIFY_DIGEST_AFTER of these sends one
+    digest instead, linking to the queue filtered to what it is about."""
+    queue = reverse("incidents:queue")
+    return {
+        "sla_warning": Digest("targets are about to be missed", f"{queue}?sla_state=warning&sort=deadline"),
+        "sla_breach": Digest("targets were missed", f"{queue}?sla_state=breached&sort=deadline"),
+        "escalation": Digest("escalation steps fired", f"{queue}?sla_state=breached&sort=deadline"),
+    }
 
 
 def incident_link(incident_id: int) -> str:

@@ -220,3 +220,37 @@ def test_the_claim_reads_the_partial_index_of_active_clocks() -> None:
     assert "clock_active_next_fire" in plan, plan
     assert "Seq Scan" not in plan, plan
     assert len(list(query)) == 20  # only the overdue ones
+
+
+@pytest.mark.django_db
+def test_a_storm_of_breaches_reaches_each_person_as_one_digest(responder: Any, settings: Any) -> None:
+    """After an outage: 30 targets missed at once on incidents assigned to one responder. Every breach
+    is on its incident's timeline, but the responder gets one digest (in the app and by email), not 30."""
+    from incidents.models import Notification
+
+    settings.FIREBREAK_NOTIFY_DIGEST_AFTER = 10
+    responder.email = "riley@example.com"
+    responder.save(update_fields=["email"])
+    ids = overdue_incidents(30)
+    Incident.objects.filter(pk__in=ids).update(assignee=responder)
+    assert sla_sweep() == 30
+    assert breach_counts() == (30, 30, 30)
+    in_app = Notification.objects.filter(recipient=responder, channel="in_app")
+    assert [(n.kind, n.subject) for n in in_app] == [("sla_breach", "30 targets were missed")]
+    assert "sla_state=breached" in in_app[0].link
+    assert "… and 10 more." in in_app[0].body
+    assert Notification.objects.filter(recipient=responder, channel="email").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_few_breaches_are_notified_one_by_one(responder: Any, settings: Any) -> None:
+    from incidents.models import Notification
+
+    settings.FIREBREAK_NOTIFY_DIGEST_AFTER = 10
+    ids = overdue_incidents(3)
+    Incident.objects.filter(pk__in=ids).update(assignee=responder)
+    sla_sweep()
+    subjects = sorted(
+        Notification.objects.filter(recipient=responder, channel="in_app").values_list("subject", flat=True)
+    )
+    assert subjects == sorted(f"Missed: first response on #{pk} Late {n}" for n, pk in enumerate(ids))
