@@ -27,6 +27,7 @@ from incidents.models import (
 from incidents.services import replies as svc
 from incidents.services.sweeper import sla_sweep
 from protocols.models import ApprovalChain, ApprovalRule, ApprovalStep, Priority, Role, SocialAccount, Tier
+from tests.approvals import sign_off_chain
 from tests.factories import CategoryFactory, IncidentFactory, UserFactory
 from tests.sla import T0, at
 
@@ -36,13 +37,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def chain(db: Any) -> ApprovalChain:
     """Legal within 2 h, then management within 1 h; high-priority and crisis incidents need it."""
-    chain = ApprovalChain.objects.create(name="Sign-off")
-    ApprovalStep.objects.create(chain=chain, stage="legal_review", role=Role.LEGAL, target_minutes=120)
-    ApprovalStep.objects.create(
-        chain=chain, stage="management_approval", role=Role.MANAGER, target_minutes=60
-    )
-    ApprovalRule.objects.create(tier=Tier.HIGH_PRIORITY, chain=chain)
-    ApprovalRule.objects.create(priority=Priority.HIGH, chain=chain)
+    chain = sign_off_chain(rules=[(Tier.HIGH_PRIORITY, ""), ("", Priority.HIGH)])
     ApprovalRule.objects.create(tier="", priority="", chain=None)
     return chain
 

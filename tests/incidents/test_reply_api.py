@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from incidents.models import Mention, Reply, ReplyState
 from incidents.services import replies as svc
-from protocols.models import ApprovalChain, ApprovalRule, ApprovalStep, Priority, Role, SocialAccount
+from protocols.models import ApprovalChain, Priority, SocialAccount
+from tests.approvals import sign_off_chain
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,13 +21,7 @@ URL = "/api/v1/replies/"
 
 @pytest.fixture
 def chain(db: Any) -> ApprovalChain:
-    chain = ApprovalChain.objects.create(name="Sign-off")
-    ApprovalStep.objects.create(chain=chain, stage="legal_review", role=Role.LEGAL, target_minutes=120)
-    ApprovalStep.objects.create(
-        chain=chain, stage="management_approval", role=Role.MANAGER, target_minutes=60
-    )
-    ApprovalRule.objects.create(priority=Priority.HIGH, chain=chain)
-    return chain
+    return sign_off_chain(rules=[("", Priority.HIGH)])
 
 
 @pytest.fixture
