@@ -237,6 +237,9 @@ def reply_edit(*, actor: Any, reply_id: int, body: str, expected_version: int | 
     _check_version(reply, expected_version)
     if reply.state not in EDITABLE_STATES:
         raise Conflict(f"A {reply.get_state_display().lower()} reply cannot be edited.")
+    if reply.publish_status == PublishStatus.PENDING:
+        # The platform may be taking this text right now: a new version could not be published.
+        raise Conflict("The reply is being sent to the platform; wait for the outcome before editing.")
     if body == reply.body:
         return reply
     now = timezone.now()

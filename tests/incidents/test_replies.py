@@ -454,6 +454,8 @@ def test_a_webhook_account_publishes_through_the_task_only_when_accepted(
         reply.refresh_from_db()
         assert reply.state == ReplyState.APPROVED and "503" in reply.publish_error
         assert svc.reply_publish_attempt(reply_id=reply.pk) == "nothing"  # not due yet
+        with pytest.raises(Conflict, match="being sent"):  # the text must not change under the platform
+            svc.reply_edit(actor=responder, reply_id=reply.pk, body="Changed while sending")
 
         Reply.objects.filter(pk=reply.pk).update(publish_next_attempt_at=timezone.now())
         assert svc.reply_publish_attempt(reply_id=reply.pk) == "published"
