@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,16 @@ from django.utils import timezone
 
 from config.errors import NotFound, PermissionRefused
 from incidents import policies
-from incidents.models import REVIEW_STATES, Reply, ReplyDecision, ReplyVersion
+from incidents.models import (
+    LIVE_CLOCK,
+    REVIEW_STATES,
+    ClockKind,
+    Reply,
+    ReplyDecision,
+    ReplyVersion,
+    SlaClock,
+)
+from incidents.services.replies import step_reference
 from protocols.selectors import user_roles
 
 User = get_user_model()
@@ -100,6 +110,25 @@ def approval_inbox_count(*, user: Any) -> int:
         .exclude(Exists(wrote))
         .count()
     )
+
+
+def replies_fingerprint(*, user: Any, incident_id: int) -> str:
+    """Changes whenever a reply of the incident changes (text, state, publishing outcome, a new reply):
+    the incident page's live refresh compares it with the one it shows."""
+    _require_view(user)
+    rows = Reply.objects.filter(incident_id=incident_id).order_by("id")
+    parts = rows.values_list("id", "updated_at", "publish_status", "publish_attempts")
+    return hashlib.sha1(repr(list(parts)).encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def reply_step_clocks(*, replies: list[Reply]) -> dict[int, SlaClock]:
+    """The live clock of the step each reply waits in (since when, and its deadline), by reply id: one
+    query for any number of replies."""
+    references = {step_reference(r): r.pk for r in replies if r.current_step is not None}
+    if not references:
+        return {}
+    clocks = SlaClock.objects.filter(LIVE_CLOCK, kind=ClockKind.APPROVAL_STEP, reference__in=list(references))
+    return {references[clock.reference]: clock for clock in clocks}
 
 
 @dataclass(frozen=True)

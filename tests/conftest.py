@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,24 +21,28 @@ def _clean_redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-# Rows that data migrations put in every database. A transactional test (threads, live server, real
-# workers) ends by truncating every table, so the tests after it would run without them.
-_SEEDED_BY_MIGRATIONS = [("templates_app.migrations.0002_platform_limits", "add_limits")]
+# Rows that data migrations put in every database, by the model they fill. A transactional test
+# (threads, live server, real workers) ends by truncating every table, so a later test could otherwise
+# run without them.
+_SEEDED_BY_MIGRATIONS = [
+    ("templates_app.PlatformLimit", "templates_app.migrations.0002_platform_limits", "add_limits")
+]
 
 
 @pytest.fixture(autouse=True)
-def _seed_rows_back_after_a_flush(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
-    yield  # autouse: set up before the database fixtures, so this runs after their teardown's flush
+def _rows_seeded_by_migrations(request: pytest.FixtureRequest) -> None:
     marker = request.node.get_closest_marker("django_db")
-    flushed = bool(marker and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server"} & set(request.fixturenames)
-    )
-    if not flushed:
+    names = set(request.fixturenames)
+    if marker is None and not {"db", "transactional_db", "live_server"} & names:
         return
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & names
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from django.apps import apps
 
-    with django_db_blocker.unblock():
-        for module, function in _SEEDED_BY_MIGRATIONS:
+    for model, module, function in _SEEDED_BY_MIGRATIONS:
+        if not apps.get_model(model).objects.exists():
             getattr(importlib.import_module(module), function)(apps, None)
 
 

@@ -22,7 +22,7 @@ from incidents.models import (
 from incidents.presenters.wording import countdown_text, duration_words, since_text
 from incidents.services.clocks import calendar_of
 from protocols.business_time import BusinessCalendarSpec, is_open_at
-from protocols.models import EscalationAction, Role
+from protocols.models import ApprovalStage, EscalationAction, Role
 
 CLOCK_LABELS = dict(ClockKind.choices)
 ROLE_LABELS = dict(Role.choices)
@@ -156,6 +156,19 @@ def _standing(
     return "met", f"Done with {duration_words(max(left, 0))} to spare", ""
 
 
+STAGE_LABELS = dict(ApprovalStage.choices)
+
+
+def reference_label(reference: str) -> str:
+    """What a clock's reference is about, in words: "reply:12:v2:legal_review:legal" reads as
+    "Legal review of reply #12, version 2"; an unknown reference is shown as it is."""
+    parts = reference.split(":")
+    if len(parts) == 5 and parts[0] == "reply" and parts[1].isdigit() and parts[2].startswith("v"):
+        stage = STAGE_LABELS.get(parts[3], parts[3].replace("_", " ").capitalize())
+        return f"{stage} of reply #{parts[1]}, version {parts[2][1:]}"
+    return reference
+
+
 def clock_view(clock: SlaClock, *, now: datetime, users: dict[int, str]) -> ClockView:
     spec = calendar_of(clock)
     target = clock.target_seconds
@@ -165,7 +178,7 @@ def clock_view(clock: SlaClock, *, now: datetime, users: dict[int, str]) -> Cloc
     state, headline, counts = _standing(clock, spec, target - used, now)
     return ClockView(
         clock=clock,
-        label=clock_label(clock.kind) + (f" · {clock.reference}" if clock.reference else ""),
+        label=clock_label(clock.kind) + (f" · {reference_label(clock.reference)}" if clock.reference else ""),
         state=state,
         state_label=STATE_LABELS[state],
         headline=headline,

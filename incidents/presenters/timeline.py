@@ -1,6 +1,6 @@
 """The incident's timeline as a person reads it: each event with its changes as labelled before ->
 after lines, the response-time events (warnings, breaches, escalation steps, recomputed deadlines,
-responses, acknowledgements) included."""
+responses, acknowledgements) and the replies' steps (drafted, submitted, decided, published) included."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from incidents.models import EventKind, IncidentStatus, TimelineEvent
+from incidents.models import EventKind, IncidentStatus, ReplyState, TimelineEvent
 from incidents.presenters.clocks import clock_label, step_timing, step_title
 from incidents.presenters.wording import moment_text
-from protocols.models import Platform, Priority, Role
+from protocols.models import ApprovalStage, Platform, Priority, Role
 
 TARGET_RESULTS = {"met": "met", "missed": "missed (answered late)"}
 
@@ -32,6 +32,7 @@ class TimelineEntry:
     event: TimelineEvent
     changes: list[Change]
     mention_id: int | None
+    reply_id: int | None = None
 
 
 CHANGE_FIELDS = (
@@ -93,7 +94,13 @@ def timeline_entry(
     if sla_changes is not None:
         changes.extend(sla_changes(before, after, user_names or {}))
     mention_id = after.get("mention_id")
-    return TimelineEntry(event, changes, mention_id if isinstance(mention_id, int) else None)
+    reply_id = after.get("reply_id") if event.kind in REPLY_EVENTS else None
+    return TimelineEntry(
+        event,
+        changes,
+        mention_id if isinstance(mention_id, int) else None,
+        reply_id if isinstance(reply_id, int) else None,
+    )
 
 
 def _moment(value: Any) -> datetime | None:
@@ -174,6 +181,49 @@ def _crisis_requested(before: dict[str, Any], after: dict[str, Any], users: dict
     return _target(after)
 
 
+REPLY_STATES = dict(ReplyState.choices)
+STAGE_LABELS = dict(ApprovalStage.choices)
+
+
+def _reply(before: dict[str, Any], after: dict[str, Any], users: dict[int, str]) -> list[Change]:
+    """Which reply and version, its state before -> after, and what the step was about."""
+    lines = []
+    if after.get("reply_id") is not None:
+        lines.append(Change("Reply", None, f"#{after['reply_id']}, version {after.get('version', 1)}"))
+    old, new = before.get("state"), after.get("state")
+    if new:
+        shown_new = str(REPLY_STATES.get(new, new))
+        lines.append(
+            Change("State", str(REPLY_STATES.get(old, old)) if old and old != new else None, shown_new)
+        )
+    if after.get("stage"):
+        stage = str(after["stage"])
+        lines.append(Change("Step", None, STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())))
+    if after.get("waiting_on"):
+        role = str(after["waiting_on"])
+        lines.append(Change("Waiting on", None, str(VALUE_LABELS["assigned_role"].get(role, role))))
+    if after.get("chain"):
+        lines.append(Change("Approval chain", None, str(after["chain"])))
+    if after.get("template"):
+        lines.append(Change("Template", None, str(after["template"])))
+    if after.get("account"):
+        lines.append(Change("Account", None, str(after["account"])))
+    if after.get("attempts"):
+        lines.append(Change("Attempts", None, str(after["attempts"])))
+    return lines + (_responded(before, after, users) if after.get("targets") else [])
+
+
+REPLY_EVENTS = (
+    EventKind.REPLY_DRAFTED,
+    EventKind.REPLY_EDITED,
+    EventKind.REPLY_SUBMITTED,
+    EventKind.REPLY_APPROVED,
+    EventKind.REPLY_CHANGES_REQUESTED,
+    EventKind.REPLY_WITHDRAWN,
+    EventKind.REPLY_PUBLISHED,
+    EventKind.REPLY_PUBLISH_FAILED,
+)
+
 # The lines under each response-time event: which target, its deadline, the step, old -> new.
 SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]], list[Change]]] = {
     EventKind.SLA_WARNING: _warned_or_breached,
@@ -183,4 +233,5 @@ SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]]
     EventKind.RESPONDED: _responded,
     EventKind.ACKNOWLEDGED: _acknowledged,
     EventKind.CRISIS_REQUESTED: _crisis_requested,
+    **dict.fromkeys(REPLY_EVENTS, _reply),
 }
