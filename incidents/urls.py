@@ -4,7 +4,8 @@ an htmx partial when htmx asks)."""
 
 from django.urls import path
 
-from incidents.views import incident, notifications, queue, replies
+from incidents.views import incident, notifications, queue
+from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
 urlpatterns = [
@@ -25,26 +26,26 @@ urlpatterns = [
     path(
         "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
     ),
-    path("incidents/<int:incident_id>/replies/", replies.reply_card, name="reply_card"),
-    path("incidents/<int:incident_id>/replies/live/", replies.reply_live, name="reply_live"),
-    path("incidents/<int:incident_id>/replies/new/", replies.reply_new, name="reply_new"),
-    path("incidents/<int:incident_id>/replies/writing/", replies.reply_writing, name="reply_writing"),
+    path("incidents/<int:incident_id>/replies/", card.reply_card, name="reply_card"),
+    path("incidents/<int:incident_id>/replies/live/", card.reply_live, name="reply_live"),
+    path("incidents/<int:incident_id>/replies/new/", actions.reply_new, name="reply_new"),
+    path("incidents/<int:incident_id>/replies/writing/", card.reply_writing, name="reply_writing"),
     path(
-        "incidents/<int:incident_id>/replies/template/", replies.composer_template, name="composer_template"
+        "incidents/<int:incident_id>/replies/template/", composer.composer_template, name="composer_template"
     ),
-    path("incidents/<int:incident_id>/replies/fill/", replies.composer_render, name="composer_render"),
-    path("incidents/<int:incident_id>/replies/check/", replies.composer_check, name="composer_check"),
-    path("incidents/<int:incident_id>/replies/faqs/", replies.composer_faqs, name="composer_faqs"),
-    path("replies/<int:reply_id>/edit/", replies.reply_edit, name="reply_edit"),
-    path("replies/<int:reply_id>/submit/", replies.reply_submit, name="reply_submit"),
-    path("replies/<int:reply_id>/approve/", replies.reply_approve, name="reply_approve"),
+    path("incidents/<int:incident_id>/replies/fill/", composer.composer_render, name="composer_render"),
+    path("incidents/<int:incident_id>/replies/check/", composer.composer_check, name="composer_check"),
+    path("incidents/<int:incident_id>/replies/faqs/", composer.composer_faqs, name="composer_faqs"),
+    path("replies/<int:reply_id>/edit/", actions.reply_edit, name="reply_edit"),
+    path("replies/<int:reply_id>/submit/", actions.reply_submit, name="reply_submit"),
+    path("replies/<int:reply_id>/approve/", actions.reply_approve, name="reply_approve"),
     path(
-        "replies/<int:reply_id>/request-changes/", replies.reply_request_changes, name="reply_request_changes"
+        "replies/<int:reply_id>/request-changes/", actions.reply_request_changes, name="reply_request_changes"
     ),
-    path("replies/<int:reply_id>/withdraw/", replies.reply_withdraw, name="reply_withdraw"),
-    path("replies/<int:reply_id>/publish/", replies.reply_publish, name="reply_publish"),
-    path("approvals/", replies.approvals, name="approvals"),
-    path("approvals/nav/", replies.approvals_nav, name="approvals_nav"),
+    path("replies/<int:reply_id>/withdraw/", actions.reply_withdraw, name="reply_withdraw"),
+    path("replies/<int:reply_id>/publish/", actions.reply_publish, name="reply_publish"),
+    path("approvals/", inbox.approvals, name="approvals"),
+    path("approvals/nav/", inbox.approvals_nav, name="approvals_nav"),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
     path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),

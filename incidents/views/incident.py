@@ -1,6 +1,6 @@
-"""The incident page, its POST actions (assign, categorize, prioritize, status, edit, resolve, reopen,
-log a response, acknowledge) and the new-incident form. An action answers with its queue row, the
-page's panels, or a redirect."""
+"""The incident page (with its Replies card and composer), its POST actions (assign, categorize,
+prioritize, status, edit, resolve, reopen, log a response, acknowledge) and the new-incident form. An
+action answers with its queue row, the page's panels, or a redirect."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from incidents.presenters import (
 )
 from incidents.services import incidents as services
 from incidents.views.queue import row_context
+from incidents.views.replies.card import reply_area_context
 from protocols.models import Priority
 from protocols.selectors import category_list
 
@@ -41,7 +42,8 @@ def _clocks(incident: Incident, events: list[Any]) -> tuple[list[ClockView], dic
     return clock_views(clocks, users=names), names
 
 
-def _incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> dict[str, Any]:
+def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> dict[str, Any]:
+    """The incident page's panels, SLA targets, mentions (oldest first) and timeline."""
     user = request.user
     incident = incident_get_with_clocks(user=user, incident_id=incident_id)
     categories = list(category_list(include_inactive=True))
@@ -88,7 +90,11 @@ def incident_detail(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
         }
         response = render(request, "incidents/_incident_sla_clocks.html", context)
     else:
-        response = render(request, "incidents/incident_detail.html", _incident_context(request, incident_id))
+        page = incident_context(request, incident_id)
+        if "reply.view" in page["allowed"]:
+            # The Replies card and the composer come with the page, not after it.
+            page.update(reply_area_context(request, page["incident"], page["mentions"]))
+        response = render(request, "incidents/incident_detail.html", page)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
 
@@ -109,7 +115,7 @@ def _after_change(request: HtmxHttpRequest, incident_id: int, message: str) -> H
         }
         return render(request, "incidents/_queue_row_update.html", context)
     if request.htmx:
-        context = _incident_context(request, incident_id, flash=flash)
+        context = incident_context(request, incident_id, flash=flash)
         return render(request, "incidents/_incident_update.html", context)
     messages.success(request, message)
     return redirect(safe_next(request) or reverse("incidents:incident_detail", args=[incident_id]))

@@ -20,7 +20,8 @@ from incidents.models import Incident, Reply, ReplyState, SlaClock
 from incidents.reply_selectors import reply_writers
 from incidents.services.incidents import incident_categorize, incident_set_priority
 from incidents.services.ingestion import mentions_ingest
-from incidents.views import replies as reply_views
+from incidents.views.replies import card as reply_card
+from incidents.views.replies import inbox as approval_inbox
 from protocols.models import (
     ApprovalChain,
     ApprovalRule,
@@ -182,7 +183,8 @@ def test_a_high_priority_reply_goes_through_legal_and_management_and_is_publishe
 ) -> None:
     SHOTS.mkdir(exist_ok=True)
     # Open pages look for others' changes every second instead of every ten.
-    monkeypatch.setattr(reply_views, "LIVE_SECONDS", 1)
+    for module in (reply_card, approval_inbox):
+        monkeypatch.setattr(module, "LIVE_SECONDS", 1)
     incident = desk_setup
     base = live_server.url
     with chromium_page(monkeypatch) as page:
@@ -313,6 +315,10 @@ def test_a_high_priority_reply_goes_through_legal_and_management_and_is_publishe
             actor=integration,
             actor_label="listening tool",
         )
+        # A link to the reply (as a notification gives it) opens the page with the reply in focus.
+        page.goto(f"{base}/notifications/")
+        page.goto(f"{base}/incidents/{incident.pk}/#reply-{reply.pk}")
+        expect(page.locator(f"#reply-{reply.pk}")).to_be_focused()
         card = open_reply(page, base, incident)
         expect(card.locator(".reply-state").first).to_have_text("Approved")
         card.get_by_label("Link to the post").fill(POST_URL)

@@ -1,6 +1,6 @@
 /* Firebreak replies: the composer's presence heartbeat only while someone writes, FAQ text inserted at
    the cursor, a question before a template replaces typed text, live refreshes that never throw away a
-   form in use, and the #reply-N address honoured once the Replies card has loaded. */
+   form in use, and the #reply-N address honoured when the page opens (the reply takes the focus). */
 (function () {
   "use strict";
 
@@ -69,18 +69,19 @@
     refocusId = active && active.id && target.contains(active) ? active.id : null;
   });
 
-  // The page opened at #reply-12 (from a notification): go there once the card has arrived.
-  var anchored = false;
   document.addEventListener("htmx:afterSettle", function () {
-    if (refocusId) {
-      var again = document.getElementById(refocusId);
-      refocusId = null;
-      if (again) again.focus({ preventScroll: true });
-    }
-    if (anchored || !/^#reply-\d+$/.test(window.location.hash)) return;
+    if (!refocusId) return;
+    var again = document.getElementById(refocusId);
+    refocusId = null;
+    if (again) again.focus({ preventScroll: true });
+  });
+
+  // The page opened at #reply-12 (from a notification): the reply takes the focus, so the keyboard
+  // starts there too.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!/^#reply-\d+$/.test(window.location.hash)) return;
     var reply = document.getElementById(window.location.hash.slice(1));
     if (!reply) return;
-    anchored = true;
     reply.setAttribute("tabindex", "-1");
     reply.scrollIntoView({ block: "start" });
     reply.focus({ preventScroll: true });
