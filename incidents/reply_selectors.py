@@ -45,21 +45,19 @@ def reply_list(*, user: Any) -> QuerySet[Reply]:
     return reply_base(user=user).order_by("-created_at", "-id")
 
 
-def reply_get(*, user: Any, reply_id: int) -> Reply:
-    reply = (
-        reply_base(user=user)
-        .prefetch_related(
-            Prefetch(
-                "versions", queryset=ReplyVersion.objects.select_related("edited_by").order_by("number")
-            ),
-            Prefetch(
-                "decisions",
-                queryset=ReplyDecision.objects.select_related("decided_by").order_by("decided_at", "id"),
-            ),
-        )
-        .filter(pk=reply_id)
-        .first()
+def _history() -> tuple[Prefetch, Prefetch]:
+    """Every version's text and every decision, with their people: two queries for any number of replies."""
+    return (
+        Prefetch("versions", queryset=ReplyVersion.objects.select_related("edited_by").order_by("number")),
+        Prefetch(
+            "decisions",
+            queryset=ReplyDecision.objects.select_related("decided_by").order_by("decided_at", "id"),
+        ),
     )
+
+
+def reply_get(*, user: Any, reply_id: int) -> Reply:
+    reply = reply_base(user=user).prefetch_related(*_history()).filter(pk=reply_id).first()
     if reply is None:
         raise NotFound("Reply not found.")
     return reply
@@ -68,15 +66,7 @@ def reply_get(*, user: Any, reply_id: int) -> Reply:
 def replies_for_incident(*, user: Any, incident_id: int) -> list[Reply]:
     return list(
         reply_base(user=user)
-        .prefetch_related(
-            Prefetch(
-                "versions", queryset=ReplyVersion.objects.select_related("edited_by").order_by("number")
-            ),
-            Prefetch(
-                "decisions",
-                queryset=ReplyDecision.objects.select_related("decided_by").order_by("decided_at", "id"),
-            ),
-        )
+        .prefetch_related(*_history())
         .filter(incident_id=incident_id)
         .order_by("created_at", "id")
     )
