@@ -18,8 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from config.errors import DomainError
-from protocols.api.approval_services import APPROVER_ROLES
 from protocols.models import (
+    APPROVER_ROLES,
     STAGE_ORDER,
     ApiToken,
     ApprovalChain,

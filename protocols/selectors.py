@@ -1,5 +1,5 @@
-"""Reads of the response plan: a user's roles, categories, triage rules, SLA policies, approval chains,
-tokens."""
+"""Reads of the response plan: a user's roles, categories, triage rules, SLA policies, approval chains
+and rules, social accounts, tokens."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from config.prepared import Prepared
 from protocols.business_time import ALWAYS_OPEN, BusinessCalendarSpec, business_add
 from protocols.models import (
     STAGE_ORDER,
     ApiToken,
+    ApprovalChain,
     ApprovalRule,
     ApprovalStep,
     BusinessCalendar,
@@ -25,6 +26,7 @@ from protocols.models import (
     EscalationStep,
     RoleAssignment,
     SlaPolicy,
+    SocialAccount,
     TriageRule,
 )
 from protocols.sla import ALWAYS_OPEN_NAME, PolicyBook, PolicySnapshot, step_sort_key
@@ -235,6 +237,20 @@ def escalation_chain_list() -> QuerySet[EscalationChain]:
 
 
 # --- approvals -----------------------------------------------------------------------------------
+
+
+# Configuration is the same for everyone who may read it (the API checks "approval.manage": admins).
+def social_account_list() -> QuerySet[SocialAccount]:
+    return SocialAccount.objects.order_by("name")
+
+
+def approval_chain_list() -> QuerySet[ApprovalChain]:
+    steps = ApprovalStep.objects.select_related("calendar", "escalation_chain")
+    return ApprovalChain.objects.prefetch_related(Prefetch("steps", queryset=steps)).order_by("name")
+
+
+def approval_rule_list() -> QuerySet[ApprovalRule]:
+    return ApprovalRule.objects.select_related("chain").order_by("id")
 
 
 @dataclass(frozen=True)

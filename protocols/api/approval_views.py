@@ -9,8 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample
 
-from protocols.api import approval_selectors as selectors
-from protocols.api import approval_services as services
+from protocols import selectors, services
 from protocols.api import filters
 from protocols.api import serializers as s
 from protocols.api.views import ByNamePagination, _PlanViewSet, crud_schema

@@ -2,7 +2,14 @@
 calendars, escalation and approval chains, social accounts and the credentials other systems use."""
 
 from protocols.models.accounts import PublisherKind, SocialAccount
-from protocols.models.approvals import STAGE_ORDER, ApprovalChain, ApprovalRule, ApprovalStage, ApprovalStep
+from protocols.models.approvals import (
+    APPROVER_ROLES,
+    STAGE_ORDER,
+    ApprovalChain,
+    ApprovalRule,
+    ApprovalStage,
+    ApprovalStep,
+)
 from protocols.models.plan import (
     ApiToken,
     BusinessCalendar,
@@ -28,6 +35,7 @@ from protocols.models.plan import (
 )
 
 __all__ = [
+    "APPROVER_ROLES",
     "STAGE_ORDER",
     "ApiToken",
     "ApprovalChain",

@@ -18,6 +18,9 @@ class ApprovalStage(models.TextChoices):
 
 STAGE_ORDER: dict[str, int] = {ApprovalStage.LEGAL_REVIEW: 1, ApprovalStage.MANAGEMENT_APPROVAL: 2}
 
+# Who may decide a review stage: any team role; a REST client cannot sign off a reply.
+APPROVER_ROLES = frozenset(role for role in Role if role != Role.INTEGRATION)
+
 
 class ApprovalChain(models.Model):
     name = models.CharField(max_length=100, unique=True)

@@ -1,33 +1,37 @@
-"""Writes to the response plan: role assignments, API tokens, and the SLA policies with their business
-calendars and escalation chains (each saved whole, validated, in one transaction)."""
+"""Writes to the SLA side of the response plan: SLA policies with their business calendars and
+escalation chains, each saved whole, validated, in one transaction."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
-from incidents import policies
+from config.errors import NotFound, ValidationFailed
 from protocols.business_time import holidays_from_ical
 from protocols.models import (
-    ApiToken,
     BusinessCalendar,
     Category,
     EscalationChain,
     EscalationStep,
     Holiday,
     OpeningHours,
-    RoleAssignment,
     SlaPolicy,
 )
-from protocols.selectors import forget_user_roles
+from protocols.services.common import (
+    in_use_conflict,
+    locked,
+    refuse,
+    refuse_unknown,
+    require,
+    rows_replace,
+    save_or_conflict,
+)
 from protocols.sla_checks import (
     TARGET_FIELDS,
     HolidayDay,
@@ -38,47 +42,6 @@ from protocols.sla_checks import (
     name_taken_problem,
     sla_policy_problems,
 )
-
-TOKEN_PREFIX_LEN = 8
-
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: ApiToken
-    secret: str  # shown once; never stored
-
-
-def api_token_create(*, user: Any, name: str, expires_at: datetime | None = None) -> IssuedToken:
-    raw = "fb_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name.strip() or "API token",
-        prefix=raw[: TOKEN_PREFIX_LEN + 3],
-        digest=token_digest(raw),
-        expires_at=expires_at,
-    )
-    return IssuedToken(token=token, secret=raw)
-
-
-def api_token_revoke(*, token: ApiToken) -> bool:
-    """Revoke once; returns False when it was already revoked (idempotent)."""
-    changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return changed == 1
-
-
-@transaction.atomic
-def user_roles_set(*, user: Any, roles: list[str]) -> None:
-    RoleAssignment.objects.filter(user=user).exclude(role__in=roles).delete()
-    for role in roles:
-        RoleAssignment.objects.get_or_create(user=user, role=role)
-    forget_user_roles(user=user)
-
-
-# --- SLA policies, business calendars, escalation chains ----------------------------------------------
 
 POLICY_FIELDS = frozenset(
     {"name", "category", "priority", "calendar", "warn_at_percent", "warn_before_minutes"}
@@ -93,28 +56,22 @@ class HolidayImport:
 
 
 def _require_manage(actor: Any) -> None:
-    if not policies.can(user=actor, action="sla.manage"):
-        raise PermissionRefused("Only admins may change SLA policies, calendars and escalation chains.")
+    require(
+        actor=actor,
+        action="sla.manage",
+        refusal="Only admins may change SLA policies, calendars and escalation chains.",
+    )
 
 
-def _refuse(fields: dict[str, Any]) -> None:
-    """Raises the first problem as the message, with every problem by field. Rows of a list are keyed
-    by their index, as DRF reports a list field's rows."""
-    if not fields:
-        return
-    field, problems = next(iter(fields.items()))
-    if isinstance(problems, dict):
-        index, row = next(iter(problems.items()))
-        inner, messages = next(iter(row.items()))
-        first = f"row {int(index) + 1}: {inner}: {messages[0]}"
-    else:
-        first = problems[0]
-    raise ValidationFailed(f"{field}: {first}", fields=fields)
-
-
-def _in_use_message(what: str, policy_names: Sequence[str]) -> str:
-    shown = ", ".join(sorted(policy_names)[:5]) + (" …" if len(policy_names) > 5 else "")
-    return f"This {what} is used by the SLA policies {shown}; change or delete those policies first."
+def _delete_unless_used(
+    instance: BusinessCalendar | EscalationChain, *, what: str, users: QuerySet[SlaPolicy]
+) -> None:
+    """Deletes a calendar or an escalation chain no SLA policy uses; one still in use is refused, naming
+    the policies."""
+    names = list(users.values_list("name", flat=True))
+    if names:
+        raise in_use_conflict(what=what, used_by="SLA policies", those="policies", names=names, joiner=", ")
+    instance.delete()
 
 
 @transaction.atomic
@@ -136,10 +93,7 @@ def business_calendar_save(
         current_hours: list[OpeningSpan] = []
         current_days: list[HolidayDay] = []
     else:
-        found = BusinessCalendar.objects.select_for_update().filter(pk=calendar_id).first()
-        if found is None:
-            raise NotFound("Calendar not found.")
-        calendar = found
+        calendar = locked(BusinessCalendar, pk=calendar_id, missing="Calendar not found.")
         current_hours = [
             OpeningSpan(h.weekday, h.opens_at, h.closes_at) for h in calendar.opening_hours.all()
         ]
@@ -155,34 +109,26 @@ def business_calendar_save(
             time_zone=calendar.time_zone, always_open=calendar.always_open, opening_hours=hours, holidays=days
         )
     )
-    _refuse(problems)
-    try:
-        with transaction.atomic():
-            calendar.save()
-    except IntegrityError:
-        raise Conflict("Another calendar with that name was saved at the same time.") from None
+    refuse(problems)
+    save_or_conflict(calendar, conflict="Another calendar with that name was saved at the same time.")
     if opening_hours is not None:
-        calendar.opening_hours.all().delete()
-        OpeningHours.objects.bulk_create(
-            OpeningHours(calendar=calendar, weekday=h.weekday, opens_at=h.opens_at, closes_at=h.closes_at)
-            for h in hours
+        rows_replace(
+            calendar.opening_hours,
+            (
+                OpeningHours(calendar=calendar, weekday=h.weekday, opens_at=h.opens_at, closes_at=h.closes_at)
+                for h in hours
+            ),
         )
     if holidays is not None:
-        calendar.holidays.all().delete()
-        Holiday.objects.bulk_create(Holiday(calendar=calendar, date=d.date, name=d.name) for d in days)
+        rows_replace(calendar.holidays, (Holiday(calendar=calendar, date=d.date, name=d.name) for d in days))
     return calendar
 
 
 @transaction.atomic
 def business_calendar_delete(*, actor: Any, calendar_id: int) -> None:
     _require_manage(actor)
-    calendar = BusinessCalendar.objects.select_for_update().filter(pk=calendar_id).first()
-    if calendar is None:
-        raise NotFound("Calendar not found.")
-    users = list(SlaPolicy.objects.filter(calendar=calendar).values_list("name", flat=True))
-    if users:
-        raise Conflict(_in_use_message("calendar", users), code="in_use")
-    calendar.delete()
+    calendar = locked(BusinessCalendar, pk=calendar_id, missing="Calendar not found.")
+    _delete_unless_used(calendar, what="calendar", users=SlaPolicy.objects.filter(calendar=calendar))
 
 
 @transaction.atomic
@@ -190,9 +136,7 @@ def business_calendar_import_holidays(*, actor: Any, calendar_id: int, data: byt
     """Adds the days an iCalendar file names as holidays; days the calendar already has are kept as they
     are (their names too), so importing the same file twice adds nothing."""
     _require_manage(actor)
-    calendar = BusinessCalendar.objects.select_for_update().filter(pk=calendar_id).first()
-    if calendar is None:
-        raise NotFound("Calendar not found.")
+    calendar = locked(BusinessCalendar, pk=calendar_id, missing="Calendar not found.")
     try:
         found = holidays_from_ical(data)
     except ValueError as exc:
@@ -227,37 +171,32 @@ def escalation_chain_save(
     if chain_id is None:
         chain = EscalationChain(name="")
     else:
-        found = EscalationChain.objects.select_for_update().filter(pk=chain_id).first()
-        if found is None:
-            raise NotFound("Escalation chain not found.")
-        chain = found
+        chain = locked(EscalationChain, pk=chain_id, missing="Escalation chain not found.")
     chain.name = (name if name is not None else chain.name).strip()
     chain.description = description if description is not None else chain.description
     problems: dict[str, Any] = name_taken_problem(EscalationChain, chain.name, chain.pk)
     step_rows = {str(i): row for i, row in enumerate(escalation_step_problems(steps or [])) if row}
     if step_rows:
         problems["steps"] = step_rows
-    _refuse(problems)
-    try:
-        with transaction.atomic():
-            chain.save()
-    except IntegrityError:
-        raise Conflict("Another chain with that name was saved at the same time.") from None
+    refuse(problems)
+    save_or_conflict(chain, conflict="Another chain with that name was saved at the same time.")
     if steps is not None:
-        chain.steps.all().delete()
-        EscalationStep.objects.bulk_create(
-            EscalationStep(
-                chain=chain,
-                position=index,
-                trigger=step.trigger,
-                delay_minutes=step.delay_minutes,
-                action=step.action,
-                role=step.role,
-                user=step.user,
-                repeat_every_minutes=step.repeat_every_minutes,
-                repeat_times=step.repeat_times,
-            )
-            for index, step in enumerate(steps, start=1)
+        rows_replace(
+            chain.steps,
+            (
+                EscalationStep(
+                    chain=chain,
+                    position=index,
+                    trigger=step.trigger,
+                    delay_minutes=step.delay_minutes,
+                    action=step.action,
+                    role=step.role,
+                    user=step.user,
+                    repeat_every_minutes=step.repeat_every_minutes,
+                    repeat_times=step.repeat_times,
+                )
+                for index, step in enumerate(steps, start=1)
+            ),
         )
     return chain
 
@@ -265,27 +204,20 @@ def escalation_chain_save(
 @transaction.atomic
 def escalation_chain_delete(*, actor: Any, chain_id: int) -> None:
     _require_manage(actor)
-    chain = EscalationChain.objects.select_for_update().filter(pk=chain_id).first()
-    if chain is None:
-        raise NotFound("Escalation chain not found.")
-    users = list(SlaPolicy.objects.filter(escalation_chain=chain).values_list("name", flat=True))
-    if users:
-        raise Conflict(_in_use_message("escalation chain", users), code="in_use")
-    chain.delete()
+    chain = locked(EscalationChain, pk=chain_id, missing="Escalation chain not found.")
+    _delete_unless_used(
+        chain, what="escalation chain", users=SlaPolicy.objects.filter(escalation_chain=chain)
+    )
 
 
 def _policy_write(policy: SlaPolicy, changes: dict[str, Any]) -> SlaPolicy:
-    unknown = set(changes) - POLICY_FIELDS
-    if unknown:
-        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    refuse_unknown(changes=changes, known=POLICY_FIELDS)
     for field, value in changes.items():
         setattr(policy, field, value.strip() if field == "name" else value)
-    _refuse(sla_policy_problems(policy))
-    try:
-        with transaction.atomic():
-            policy.save()
-    except IntegrityError:
-        raise Conflict("Another policy for this category and priority was saved at the same time.") from None
+    refuse(sla_policy_problems(policy))
+    save_or_conflict(
+        policy, conflict="Another policy for this category and priority was saved at the same time."
+    )
     return policy
 
 
@@ -326,10 +258,7 @@ def sla_policy_create(
 def sla_policy_update(*, actor: Any, policy_id: int, **changes: Any) -> SlaPolicy:
     """Changes the fields given (a PATCH gives some, a PUT all of POLICY_FIELDS)."""
     _require_manage(actor)
-    policy = SlaPolicy.objects.select_for_update().filter(pk=policy_id).first()
-    if policy is None:
-        raise NotFound("SLA policy not found.")
-    return _policy_write(policy, changes)
+    return _policy_write(locked(SlaPolicy, pk=policy_id, missing="SLA policy not found."), changes)
 
 
 @transaction.atomic

@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db import transaction
 
-from config.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
-from incidents import policies
+from config.errors import NotFound
 from protocols.models import (
+    APPROVER_ROLES,
     STAGE_ORDER,
     ApprovalChain,
     ApprovalRule,
@@ -22,13 +21,20 @@ from protocols.models import (
     ApprovalStep,
     BusinessCalendar,
     EscalationChain,
-    Role,
     SocialAccount,
+)
+from protocols.services.common import (
+    delete_or_conflict,
+    in_use_conflict,
+    locked,
+    refuse,
+    refuse_unknown,
+    require,
+    rows_replace,
+    save_or_conflict,
 )
 from protocols.sla_checks import name_taken_problem
 
-# Who may decide a review stage: any team role; a REST client cannot sign off a reply.
-APPROVER_ROLES = frozenset(role for role in Role if role != Role.INTEGRATION)
 ACCOUNT_FIELDS = frozenset(
     {"name", "platform", "handle", "publisher", "webhook_url", "webhook_secret"}
     | {"mastodon_base_url", "mastodon_access_token", "is_active"}
@@ -38,32 +44,18 @@ RULE_FIELDS = frozenset({"tier", "priority", "chain"})
 
 
 def _require_manage(actor: Any) -> None:
-    if not policies.can(user=actor, action="approval.manage"):
-        raise PermissionRefused("Only admins may change social accounts, approval chains and approval rules.")
-
-
-def _refuse(fields: dict[str, Any]) -> None:
-    """Raises the first problem as the message, with every problem by field; rows of a list are keyed by
-    their index, as DRF reports a list field's rows."""
-    if not fields:
-        return
-    field, problems = next(iter(fields.items()))
-    if isinstance(problems, dict):
-        index, row = next(iter(problems.items()))
-        inner, messages = next(iter(row.items()))
-        first = f"row {int(index) + 1}: {inner}: {messages[0]}"
-    else:
-        first = problems[0]
-    raise ValidationFailed(f"{field}: {first}", fields=fields)
+    require(
+        actor=actor,
+        action="approval.manage",
+        refusal="Only admins may change social accounts, approval chains and approval rules.",
+    )
 
 
 # --- Social accounts -----------------------------------------------------------------------------------
 
 
 def _account_write(account: SocialAccount, changes: dict[str, Any]) -> SocialAccount:
-    unknown = set(changes) - ACCOUNT_FIELDS
-    if unknown:
-        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    refuse_unknown(changes=changes, known=ACCOUNT_FIELDS)
     for field, value in changes.items():
         setattr(account, field, value.strip() if isinstance(value, str) else value)
     problems: dict[str, Any] = {}
@@ -78,12 +70,8 @@ def _account_write(account: SocialAccount, changes: dict[str, Any]) -> SocialAcc
         url = getattr(account, field)
         if url and field not in problems and urlsplit(url).scheme not in ("http", "https"):
             problems[field] = ["Only http:// and https:// URLs can be posted to."]
-    _refuse(problems)
-    try:
-        with transaction.atomic():
-            account.save()
-    except IntegrityError:
-        raise Conflict("Another account with that name was saved at the same time.") from None
+    refuse(problems)
+    save_or_conflict(account, conflict="Another account with that name was saved at the same time.")
     return account
 
 
@@ -124,27 +112,20 @@ def social_account_update(*, actor: Any, account_id: int, **changes: Any) -> Soc
     """Changes the fields given. A secret (webhook_secret, mastodon_access_token) not given is kept:
     nobody can read it back to send it again."""
     _require_manage(actor)
-    account = SocialAccount.objects.select_for_update().filter(pk=account_id).first()
-    if account is None:
-        raise NotFound("Social account not found.")
-    return _account_write(account, changes)
+    return _account_write(locked(SocialAccount, pk=account_id, missing="Social account not found."), changes)
 
 
 @transaction.atomic
 def social_account_delete(*, actor: Any, account_id: int) -> None:
     _require_manage(actor)
-    account = SocialAccount.objects.select_for_update().filter(pk=account_id).first()
-    if account is None:
-        raise NotFound("Social account not found.")
-    try:
-        with transaction.atomic():
-            account.delete()
-    except ProtectedError:
-        raise Conflict(
+    account = locked(SocialAccount, pk=account_id, missing="Social account not found.")
+    delete_or_conflict(
+        account,
+        conflict=(
             "Replies were published through this account, so it is kept as their record; switch it off "
-            "(is_active false) instead.",
-            code="in_use",
-        ) from None
+            "(is_active false) instead."
+        ),
+    )
 
 
 # --- Approval chains -----------------------------------------------------------------------------------
@@ -218,31 +199,26 @@ def approval_chain_save(
         chain = ApprovalChain(name="")
         steps = steps if steps is not None else []
     else:
-        found = ApprovalChain.objects.select_for_update().filter(pk=chain_id).first()
-        if found is None:
-            raise NotFound("Approval chain not found.")
-        chain = found
+        chain = locked(ApprovalChain, pk=chain_id, missing="Approval chain not found.")
     chain.name = (name if name is not None else chain.name).strip()
     chain.description = description if description is not None else chain.description
-    _refuse(approval_chain_problems(chain=chain, steps=steps))
-    try:
-        with transaction.atomic():
-            chain.save()
-    except IntegrityError:
-        raise Conflict("Another chain with that name was saved at the same time.") from None
+    refuse(approval_chain_problems(chain=chain, steps=steps))
+    save_or_conflict(chain, conflict="Another chain with that name was saved at the same time.")
     if steps is not None:
-        chain.steps.all().delete()
-        ApprovalStep.objects.bulk_create(
-            ApprovalStep(
-                chain=chain,
-                stage=step.stage,
-                role=step.role,
-                target_minutes=step.target_minutes,
-                warn_at_percent=step.warn_at_percent,
-                calendar=step.calendar,
-                escalation_chain=step.escalation_chain,
-            )
-            for step in sorted(steps, key=lambda s: STAGE_ORDER[ApprovalStage(s.stage)])
+        rows_replace(
+            chain.steps,
+            (
+                ApprovalStep(
+                    chain=chain,
+                    stage=step.stage,
+                    role=step.role,
+                    target_minutes=step.target_minutes,
+                    warn_at_percent=step.warn_at_percent,
+                    calendar=step.calendar,
+                    escalation_chain=step.escalation_chain,
+                )
+                for step in sorted(steps, key=lambda s: STAGE_ORDER[ApprovalStage(s.stage)])
+            ),
         )
     return chain
 
@@ -250,42 +226,26 @@ def approval_chain_save(
 @transaction.atomic
 def approval_chain_delete(*, actor: Any, chain_id: int) -> None:
     _require_manage(actor)
-    chain = ApprovalChain.objects.select_for_update().filter(pk=chain_id).first()
-    if chain is None:
-        raise NotFound("Approval chain not found.")
+    chain = locked(ApprovalChain, pk=chain_id, missing="Approval chain not found.")
     rules = [str(rule) for rule in ApprovalRule.objects.filter(chain=chain).select_related("chain")]
     if rules:
-        shown = "; ".join(sorted(rules)[:5]) + (" …" if len(rules) > 5 else "")
-        raise Conflict(
-            f"This approval chain is used by the approval rules {shown}; change or delete those rules first.",
-            code="in_use",
+        raise in_use_conflict(
+            what="approval chain", used_by="approval rules", those="rules", names=rules, joiner="; "
         )
-    try:
-        with transaction.atomic():
-            chain.delete()
-    except ProtectedError:
-        raise Conflict(
-            "Something still refers to this approval chain; nothing was deleted.", code="in_use"
-        ) from None
+    delete_or_conflict(chain, conflict="Something still refers to this approval chain; nothing was deleted.")
 
 
 # --- Approval rules ------------------------------------------------------------------------------------
 
 
 def _rule_write(rule: ApprovalRule, changes: dict[str, Any]) -> ApprovalRule:
-    unknown = set(changes) - RULE_FIELDS
-    if unknown:
-        raise ValidationFailed(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    refuse_unknown(changes=changes, known=RULE_FIELDS)
     for field, value in changes.items():
         setattr(rule, field, value)
     taken = ApprovalRule.objects.filter(tier=rule.tier, priority=rule.priority).exclude(pk=rule.pk).exists()
     if taken:
-        _refuse({"non_field_errors": ["Another rule already covers this tier and priority."]})
-    try:
-        with transaction.atomic():
-            rule.save()
-    except IntegrityError:
-        raise Conflict("Another rule for this tier and priority was saved at the same time.") from None
+        refuse({"non_field_errors": ["Another rule already covers this tier and priority."]})
+    save_or_conflict(rule, conflict="Another rule for this tier and priority was saved at the same time.")
     return rule
 
 
@@ -301,10 +261,7 @@ def approval_rule_create(
 @transaction.atomic
 def approval_rule_update(*, actor: Any, rule_id: int, **changes: Any) -> ApprovalRule:
     _require_manage(actor)
-    rule = ApprovalRule.objects.select_for_update().filter(pk=rule_id).first()
-    if rule is None:
-        raise NotFound("Approval rule not found.")
-    return _rule_write(rule, changes)
+    return _rule_write(locked(ApprovalRule, pk=rule_id, missing="Approval rule not found."), changes)
 
 
 @transaction.atomic
