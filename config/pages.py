@@ -33,10 +33,15 @@ View = Callable[..., HttpResponse]
 
 def page_context(request: HttpRequest) -> dict[str, Any]:
     """What the layout needs: the actions the user may take (to show only usable controls) and roles."""
+    from incidents.services.crisis import crisis_current
+
     roles = user_roles(user=request.user)
+    allowed = policies.allowed_actions(user=request.user)
     return {
-        "allowed": policies.allowed_actions(user=request.user),
+        "allowed": allowed,
         "role_labels": sorted(ROLE_LABELS.get(role, role) for role in roles),
+        # the red banner on every page (cached: no query while nothing changes)
+        "crisis": crisis_current() if "crisis.view" in allowed else None,
     }
 
 

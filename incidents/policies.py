@@ -45,6 +45,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "faq.edit": frozenset({R.RESPONDER, R.PR, R.MANAGER, R.ADMIN}),
     "brand.view": TEAM | {R.INTEGRATION},
     "brand.edit": frozenset({R.PR, R.MANAGER, R.ADMIN}),
+    # crisis mode: everyone sees it (the banner); managers switch it on, renew and end it
+    "crisis.view": TEAM | {R.INTEGRATION},
+    "crisis.manage": frozenset({R.MANAGER, R.ADMIN}),
     # the brand's social accounts and approval chains (configuration)
     "account.view": TEAM,
     "approval.manage": frozenset({R.ADMIN}),

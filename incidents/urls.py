@@ -4,12 +4,16 @@ an htmx partial when htmx asks)."""
 
 from django.urls import path
 
-from incidents.views import incident, notifications, queue
+from incidents.views import crisis, incident, notifications, queue
 from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
 urlpatterns = [
     path("", queue.queue, name="queue"),
+    path("crisis/", crisis.crisis_page, name="crisis"),
+    path("crisis/on/", crisis.crisis_start, name="crisis_start"),
+    path("crisis/renew/", crisis.crisis_renew, name="crisis_renew"),
+    path("crisis/end/", crisis.crisis_end, name="crisis_end"),
     path("incidents/bulk/", queue.incidents_bulk, name="bulk"),
     path("views/", queue.saved_view_create, name="saved_view_create"),
     path("views/<int:view_id>/delete/", queue.saved_view_delete, name="saved_view_delete"),

@@ -24,9 +24,11 @@ from protocols.models import (
     Category,
     EscalationChain,
     EscalationStep,
+    Priority,
     RoleAssignment,
     SlaPolicy,
     SocialAccount,
+    Tier,
     TriageRule,
 )
 from protocols.sla import ALWAYS_OPEN_NAME, PolicyBook, PolicySnapshot, step_sort_key
@@ -280,6 +282,19 @@ def approval_plan_for(*, tier: str, priority: str) -> ApprovalPlan | None:
     return None
 
 
+def full_approval_plan() -> ApprovalPlan | None:
+    """The chain crisis mode imposes on every reply: the crisis tier's, else the one with most stages."""
+    crisis = approval_plan_for(tier=Tier.CRISIS, priority=Priority.CRITICAL)
+    if crisis is not None:
+        return crisis
+    chains = ApprovalChain.objects.prefetch_related("steps").order_by("id")
+    longest = max(chains, key=lambda c: len(c.steps.all()), default=None)
+    if longest is None or not longest.steps.all():
+        return None
+    steps = sorted(longest.steps.all(), key=lambda s: STAGE_ORDER[s.stage])
+    return ApprovalPlan(chain_name=longest.name, steps=tuple(_approval_step_snapshot(s) for s in steps))
+
+
 def _approval_step_snapshot(step: ApprovalStep) -> dict[str, Any]:
     return {
         "stage": step.stage,
@@ -324,5 +339,5 @@ def approval_step_policy(*, step: dict[str, Any], chain_name: str) -> PolicySnap
         chain=tuple(sorted((_step_snapshot(s) for s in escalation.steps.all()), key=step_sort_key))
         if escalation
         else (),
-        approval_step_seconds=int(step["target_minutes"]) * 60,
+        reference_seconds=int(step["target_minutes"]) * 60,
     )

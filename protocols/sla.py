@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocols.business_time import BusinessCalendarSpec
+from protocols.business_time import ALWAYS_OPEN, BusinessCalendarSpec
 
 ALWAYS_OPEN_NAME = "24/7"
 TARGET_FIELDS = {
     "first_response": "first_response_seconds",
     "next_response": "next_response_seconds",
     "resolution": "resolution_seconds",
-    "approval_step": "approval_step_seconds",
+    "approval_step": "reference_seconds",
+    "crisis_update": "reference_seconds",
+    "crisis_expiry": "reference_seconds",
 }
 
 
@@ -32,7 +34,8 @@ class PolicySnapshot:
     warn_before_seconds: int | None
     chain_name: str = ""
     chain: tuple[dict[str, Any], ...] = ()
-    approval_step_seconds: int | None = None
+    # the target of a clock started for one thing (an approval step, a crisis reminder or expiry)
+    reference_seconds: int | None = None
 
     def target_seconds(self, kind: str) -> int | None:
         attr = TARGET_FIELDS.get(kind)
@@ -68,3 +71,21 @@ class PolicyBook:
 def step_sort_key(step: dict[str, Any]) -> tuple[int, int, int]:
     """Warning steps come before breach steps; then by delay, then by position."""
     return (0 if step["trigger"] == "warning" else 1, step["delay_minutes"], step["position"])
+
+
+def fixed_policy(*, name: str, seconds: int, warn_at_percent: int | None = None) -> PolicySnapshot:
+    """A one-off target counted around the clock, with no escalation (crisis reminders and expiry)."""
+    return PolicySnapshot(
+        policy_id=None,
+        name=name,
+        category_id=None,
+        priority="",
+        calendar_name=ALWAYS_OPEN_NAME,
+        calendar=ALWAYS_OPEN,
+        first_response_seconds=None,
+        next_response_seconds=None,
+        resolution_seconds=None,
+        warn_at_percent=warn_at_percent,
+        warn_before_seconds=None,
+        reference_seconds=seconds,
+    )

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from incidents.api.crisis import CrisisEndView, CrisisRenewView, CrisisView
 from incidents.api.replies import ReplyViewSet
 from incidents.api.views import CategoryViewSet, IncidentViewSet, MentionIntakeView, MentionWebhookView
 
@@ -10,6 +11,9 @@ router.register("categories", CategoryViewSet, basename="category")
 router.register("replies", ReplyViewSet, basename="reply")
 
 urlpatterns = [
+    path("crisis/", CrisisView.as_view(), name="crisis"),
+    path("crisis/renew/", CrisisRenewView.as_view(), name="crisis-renew"),
+    path("crisis/end/", CrisisEndView.as_view(), name="crisis-end"),
     path("mentions/", MentionIntakeView.as_view(), name="mention-intake"),
     path("hooks/mentions/", MentionWebhookView.as_view(), name="mention-webhook"),
     *router.urls,

@@ -4,6 +4,7 @@ response-time clocks, the notification outbox and replies with their approvals."
 from incidents.models.clocks import (
     ACTIVE_CLOCK,
     LIVE_CLOCK,
+    TARGET_CLOCK_KINDS,
     ClockFiring,
     ClockKind,
     ClockStatus,
@@ -23,6 +24,7 @@ from incidents.models.core import (
     SlaState,
     TimelineEvent,
 )
+from incidents.models.crisis import CrisisMode
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
 from incidents.models.replies import (
     EDITABLE_STATES,
@@ -43,10 +45,12 @@ __all__ = [
     "OPEN_STATUSES",
     "OPEN_STATUS_VALUES",
     "REVIEW_STATES",
+    "TARGET_CLOCK_KINDS",
     "URGENCY_RANK",
     "ClockFiring",
     "ClockKind",
     "ClockStatus",
+    "CrisisMode",
     "DecisionKind",
     "EventKind",
     "FiringKind",

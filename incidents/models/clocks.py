@@ -14,6 +14,18 @@ class ClockKind(models.TextChoices):
     NEXT_RESPONSE = "next_response", "Next response"
     RESOLUTION = "resolution", "Resolution"
     APPROVAL_STEP = "approval_step", "Approval step"
+    CRISIS_UPDATE = "crisis_update", "Crisis status update"
+    CRISIS_EXPIRY = "crisis_expiry", "Crisis mode expiry"
+
+
+# Clocks that measure the incident's own response (and so make up its SLA state in the queue); crisis
+# clocks only time reminders and the mode's end.
+TARGET_CLOCK_KINDS = (
+    ClockKind.FIRST_RESPONSE,
+    ClockKind.NEXT_RESPONSE,
+    ClockKind.RESOLUTION,
+    ClockKind.APPROVAL_STEP,
+)
 
 
 class ClockStatus(models.TextChoices):

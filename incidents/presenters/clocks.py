@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from incidents.clock_presenters import consumed_seconds, escalation_steps, paused_seconds, weekly_hours_phrase
 from incidents.models import (
+    TARGET_CLOCK_KINDS,
     ClockKind,
     ClockStatus,
     EventKind,
@@ -195,9 +196,11 @@ def clock_view(clock: SlaClock, *, now: datetime, users: dict[int, str]) -> Cloc
 
 
 def clock_views(clocks: Iterable[SlaClock], *, users: dict[int, str]) -> list[ClockView]:
-    """Live clocks first, then finished ones, each in the order they started."""
+    """The response targets (crisis reminders and expiry are shown by crisis mode, not here): live clocks
+    first, then finished ones, each in the order they started."""
     now = timezone.now()
-    ordered = sorted(clocks, key=lambda c: (c.status == ClockStatus.STOPPED, c.started_at, c.pk))
+    targets = [c for c in clocks if c.kind in TARGET_CLOCK_KINDS]
+    ordered = sorted(targets, key=lambda c: (c.status == ClockStatus.STOPPED, c.started_at, c.pk))
     return [clock_view(c, now=now, users=users) for c in ordered]
 
 

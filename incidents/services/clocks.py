@@ -323,8 +323,11 @@ def clocks_on_response(*, incident_id: int, now: datetime) -> list[SlaClock]:
 
 
 def clocks_on_resolve(*, incident_id: int, now: datetime) -> None:
+    # Approval steps belong to their reply, crisis clocks to the crisis: resolving the incident ends neither.
     clocks_stop(
-        incident_id=incident_id, kinds=[k.value for k in ClockKind if k != ClockKind.APPROVAL_STEP], now=now
+        incident_id=incident_id,
+        kinds=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE, ClockKind.RESOLUTION],
+        now=now,
     )
 
 
@@ -519,6 +522,7 @@ FROM (
         min(c.due_at) FILTER (WHERE c.status = 'running') AS due
     FROM unnest(%s::bigint[]) AS ids(id)
     LEFT JOIN incidents_slaclock AS c ON c.incident_id = ids.id AND c.status IN ('running', 'paused')
+        AND c.kind IN ('first_response', 'next_response', 'resolution', 'approval_step')
     GROUP BY ids.id
 ) AS s
 WHERE i.id = s.id AND (i.sla_state IS DISTINCT FROM s.state OR i.sla_due_at IS DISTINCT FROM s.due)

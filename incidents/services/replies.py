@@ -34,7 +34,13 @@ from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Message, drafts_for
 from incidents.services.timeline import timeline_append
 from protocols.models import PublisherKind, Role, SocialAccount
-from protocols.selectors import ApprovalPlan, approval_plan_for, approval_step_policy, user_roles
+from protocols.selectors import (
+    ApprovalPlan,
+    approval_plan_for,
+    approval_step_policy,
+    full_approval_plan,
+    user_roles,
+)
 
 BODY_MAX = 10_000
 # Who may withdraw someone else's reply.
@@ -288,6 +294,13 @@ def reply_edit(*, actor: Any, reply_id: int, body: str, expected_version: int | 
 
 
 def approval_plan_for_incident(*, incident: Incident) -> ApprovalPlan | None:
+    """The incident's chain; during crisis mode every reply needs the full one, whatever its category."""
+    from incidents.services.crisis import crisis_current
+
+    if crisis_current() is not None:
+        full = full_approval_plan()
+        if full is not None:
+            return full
     tier = incident.category.tier if incident.category_id and incident.category else ""
     return approval_plan_for(tier=tier, priority=incident.priority)
 
@@ -506,7 +519,6 @@ def publishes_by_hand(*, reply: Reply) -> bool:
     return account is None or account.publisher == PublisherKind.MANUAL
 
 
-@transaction.atomic
 def reply_publish(
     *,
     actor: Any,
@@ -517,10 +529,27 @@ def reply_publish(
 ) -> Reply:
     """Publishes an approved reply (or a draft that needs no approval). Posted by hand: the pasted URL
     is recorded now. Through a webhook or an API: a task sends it, retrying on temporary failures; the
-    reply is published only once the platform accepted it."""
-    from incidents.publishing import PublishError, manual_published
+    reply is published only once the platform accepted it. During crisis mode only its publishers may,
+    and a refused attempt stays on the crisis timeline."""
+    from incidents.services.crisis import crisis_publish_gate
 
     _require(actor, "reply.publish")
+    crisis_publish_gate(actor=actor, reply=_get(reply_id))
+    return _publish(
+        actor=actor,
+        reply_id=reply_id,
+        confirm_stale=confirm_stale,
+        url=url,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def _publish(
+    *, actor: Any, reply_id: int, confirm_stale: bool, url: str, expected_version: int | None
+) -> Reply:
+    from incidents.publishing import PublishError, manual_published
+
     reply = _get(reply_id)
     _check_version(reply, expected_version)
     if reply.incident.status not in OPEN_STATUS_VALUES:

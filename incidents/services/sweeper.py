@@ -25,6 +25,7 @@ from incidents.models import (
 )
 from incidents.services import clocks as clock_service
 from incidents.services.clocks import DueEvent, advance, incident_sla_sync, next_event, now_bound
+from incidents.services.crisis import crisis_current, crisis_on_clock, crisis_start
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Digest, Message, drafts_for, messages_coalesce
 from incidents.services.timeline import SystemEvent, timeline_append_many
@@ -34,6 +35,7 @@ BATCH = 500
 MAX_EVENTS_PER_CLOCK = 100  # a clock overdue for a long time fires its backlog in order, boundedly
 RAISED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.CRITICAL}
 CLOCK_LABELS = dict(ClockKind.choices)
+CRISIS_CLOCKS = (ClockKind.CRISIS_UPDATE, ClockKind.CRISIS_EXPIRY)
 # firing kind -> (timeline event, notification kind, subject headline, timeline note, "due" verb)
 TARGET_WORDING: dict[str, tuple[str, str, str, str, str]] = {
     FiringKind.WARNING: (
@@ -201,6 +203,10 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
     messages: list[Message] = []
     actions: list[tuple[Incident, SlaClock, dict[str, Any]]] = []
     for clock, event in fired:
+        if clock.kind in CRISIS_CLOCKS:
+            if event.kind == FiringKind.BREACH:
+                crisis_on_clock(clock=clock, now=now)
+            continue
         incident = incidents[clock.incident_id]
         what = CLOCK_LABELS.get(clock.kind, clock.kind).lower()
         key = f"firing:{clock.pk}:{event.kind}:{event.level}"
@@ -346,14 +352,23 @@ def _act(incident: Incident, clock: SlaClock, step: dict[str, Any], now: datetim
                 reason="Priority raised by escalation",
             )
     elif action == EscalationAction.OPEN_CRISIS:
+        # The step switches crisis mode on (its own timeline event says so); if a crisis is already on,
+        # the request is recorded and managers and PR decide.
+        already_on = crisis_current() is not None
         TimelineEvent.objects.create(
             incident_id=incident.pk,
             kind=EventKind.CRISIS_REQUESTED,
             actor_label="escalation",
-            after={"clock": clock.kind},
+            after={"clock": clock.kind, "crisis_already_on": already_on},
             note=f"Crisis mode requested by escalation ({clock.chain_name}); managers and PR were notified",
             created_at=now,
         )
+        if not already_on:
+            crisis_start(
+                actor=None,
+                reason=f"#{incident.pk} {incident.title}: {clock.chain_name} escalation",
+                incident_id=incident.pk,
+            )
 
 
 @lru_cache(maxsize=1)

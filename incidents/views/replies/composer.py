@@ -16,6 +16,7 @@ from config.pages import HtmxHttpRequest, team_view, valid_data
 from incidents import policies, selectors
 from incidents.models import Incident, Mention
 from incidents.services import replies as services
+from incidents.services.crisis import crisis_current
 from incidents.views.replies.forms import CheckForm, FaqForm, TemplateForm
 from protocols.models import Platform, PublisherKind, SocialAccount
 from protocols.selectors import ApprovalPlan
@@ -91,10 +92,22 @@ def template_choice(
     """The template if the user may use it on this incident now (approved, fits category and platform)."""
     if template_id is None:
         return None
-    choices = templates_for_incident(
-        user=request.user, category_id=incident.category_id, platform=incident.platform
-    )
+    choices = offered_templates(user=request.user, incident=incident)
     return next((c for c in choices if c.template_id == template_id), None)
+
+
+def offered_templates(*, user: Any, incident: Incident) -> list[TemplateChoice]:
+    """The approved templates suggested for the incident; during crisis mode its holding statement comes
+    first (whatever category it was written for)."""
+    choices = templates_for_incident(user=user, category_id=incident.category_id, platform=incident.platform)
+    crisis = crisis_current()
+    if crisis is None or crisis.holding_template_id is None:
+        return choices
+    pool = choices + templates_for_incident(user=user, category_id=None, platform=incident.platform)
+    holding = next((c for c in pool if c.template_id == crisis.holding_template_id), None)
+    if holding is None:
+        return choices
+    return [holding, *(c for c in choices if c.template_id != holding.template_id)]
 
 
 def _known_values(user: Any, mention: Mention | None) -> dict[str, str]:
@@ -170,7 +183,7 @@ def composer_context(
     composer = composer or Composer()
     mention = answered_mention(mentions, composer.mention_id)
     account = incident_account(incident)
-    choices = templates_for_incident(user=user, category_id=incident.category_id, platform=incident.platform)
+    choices = offered_templates(user=user, incident=incident)
     return {
         "composer": composer,
         "incident": incident,
