@@ -51,6 +51,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # the brand's social accounts and approval chains (configuration)
     "account.view": TEAM,
     "approval.manage": frozenset({R.ADMIN}),
+    # who has access to the brand's accounts; offboarding a user
+    "access.view": frozenset({R.MANAGER, R.ADMIN}),
+    "access.manage": frozenset({R.ADMIN}),
 }
 
 

@@ -1,6 +1,7 @@
 """Configuration screens for admins: roles, categories, triage rules, intake sources, tokens, chat
 webhooks, SLA policies with their business calendars (and .ics holiday import) and escalation chains,
-and the approval side: social accounts (secrets never shown), approval chains with their steps, rules."""
+the approval side: social accounts (secrets never shown), approval chains with their steps, rules, and
+who has access to the accounts: grants, offboarding (from the user list too) with its checklists, audit."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from config.errors import DomainError
 from protocols.models import (
     APPROVER_ROLES,
     STAGE_ORDER,
+    AccessAuditEvent,
     ApiToken,
     ApprovalChain,
     ApprovalRule,
@@ -32,15 +36,23 @@ from protocols.models import (
     EscalationStep,
     Holiday,
     IntakeSource,
+    OffboardingChecklist,
+    OffboardingItem,
     OpeningHours,
     Role,
     RoleAssignment,
     SlaPolicy,
     SocialAccount,
+    SocialAccountAccess,
     TriageRule,
     WebhookEndpoint,
 )
-from protocols.services import api_token_revoke, business_calendar_import_holidays
+from protocols.services import (
+    api_token_revoke,
+    business_calendar_import_holidays,
+    offboarding_item_tick,
+    user_offboard,
+)
 from protocols.sla_checks import (
     OpeningSpan,
     StepSpec,
@@ -412,6 +424,7 @@ class SocialAccountForm(forms.ModelForm):
             "name",
             "platform",
             "handle",
+            "owner",
             "publisher",
             "webhook_url",
             "webhook_secret",
@@ -453,14 +466,50 @@ class SocialAccountForm(forms.ModelForm):
 @admin.register(SocialAccount)
 class SocialAccountAdmin(admin.ModelAdmin):
     form = SocialAccountForm
-    list_display = ["name", "platform", "handle", "publisher", "is_active", "secret_set", "updated_at"]
+    list_display = [
+        "name",
+        "platform",
+        "handle",
+        "owner",
+        "publisher",
+        "is_active",
+        "secret_set",
+        "updated_at",
+    ]
     list_filter = ["publisher", "platform", "is_active"]
+    list_select_related = ["owner"]
     search_fields = ["name", "handle"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["who_has_access"]
     fieldsets = [
-        (None, {"fields": ["name", "platform", "handle", "publisher", "is_active"]}),
+        (None, {"fields": ["name", "platform", "handle", "owner", "publisher", "is_active"]}),
+        ("Access", {"fields": ["who_has_access"]}),
         ("Signed webhook", {"fields": ["webhook_url", "webhook_secret", "remove_webhook_secret"]}),
         ("Mastodon", {"fields": ["mastodon_base_url", "mastodon_access_token", "remove_access_token"]}),
     ]
+
+    # Shown, not edited: grants and revocations go through the services (the API or the Access page), so
+    # each one lands in the audit trail.
+    @admin.display(description="Who has access")
+    def who_has_access(self, account: SocialAccount) -> str:
+        if account.pk is None:
+            return "-"
+        grants = SocialAccountAccess.objects.filter(account=account, revoked_at__isnull=True).select_related(
+            "user", "granted_by"
+        )
+        rows = format_html_join(
+            "",
+            "<li>{} <span class='help'>since {} by {}</span></li>",
+            (
+                (
+                    grant.user.get_username(),
+                    timezone.localtime(grant.granted_at).strftime("%Y-%m-%d %H:%M"),
+                    getattr(grant.granted_by, "username", "-"),
+                )
+                for grant in grants.order_by("user__username")
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows) if rows else "Nobody"
 
     @admin.display(description="Secret set", boolean=True)
     def secret_set(self, account: SocialAccount) -> bool | None:
@@ -534,6 +583,113 @@ User = get_user_model()
 admin.site.unregister(User)
 
 
+def _offboard(request: HttpRequest, user: Any, reason: str) -> bool:
+    try:
+        checklist = user_offboard(actor=request.user, user_id=user.pk, reason=reason)
+    except DomainError as exc:
+        messages.error(request, f"{user.get_username()}: {exc.message}")
+        return False
+    messages.success(
+        request,
+        f"Offboarded {user.get_username()}: sessions ended, tokens and account access revoked; "
+        f"{checklist.items.count()} item(s) on the offboarding checklist.",
+    )
+    return True
+
+
+@admin.action(description="Offboard selected users (deactivate, end sessions, revoke tokens and access)")
+def offboard_users(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    for user in queryset:
+        _offboard(request, user, reason=f"Offboarded in the admin by {request.user.get_username()}")
+
+
 @admin.register(User)
 class FirebreakUserAdmin(UserAdmin):
     inlines = [RoleAssignmentInline]
+    actions = [offboard_users]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Unticking "active" is an offboarding: the rest of the form is saved as it is, then the service
+        # deactivates the user with everything that goes with it (or refuses, and the user stays active).
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            obj.is_active = True
+            super().save_model(request, obj, form, change)
+            _offboard(request, obj, reason=f"Deactivated in the admin by {request.user.get_username()}")
+            obj.refresh_from_db(fields=["is_active"])
+            return
+        super().save_model(request, obj, form, change)
+
+
+# --- Offboarding checklists and the access audit trail ---------------------------------------------
+
+
+class OffboardingItemInline(admin.TabularInline):
+    model = OffboardingItem
+    fields = readonly_fields = ("text", "account", "kind", "ticked_at", "ticked_by")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OffboardingChecklist)
+class OffboardingChecklistAdmin(admin.ModelAdmin):
+    list_display = ["user", "reason", "started_by", "created_at", "completed_at"]
+    list_filter = [("completed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "started_by"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "started_by", "reason", "created_at", "completed_at"]
+    inlines = [OffboardingItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a checklist comes from offboarding a user
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Tick selected items done")
+def tick_items(modeladmin: Any, request: HttpRequest, queryset: QuerySet[OffboardingItem]) -> None:
+    ticked = 0
+    for item in queryset:
+        try:
+            offboarding_item_tick(actor=request.user, item_id=item.pk)
+            ticked += 1
+        except DomainError as exc:
+            messages.warning(request, f"{item.text}: {exc.message}")
+    if ticked:
+        messages.success(request, f"Ticked {ticked} item(s).")
+
+
+@admin.register(OffboardingItem)
+class OffboardingItemAdmin(admin.ModelAdmin):
+    list_display = ["text", "checklist", "kind", "ticked_at", "ticked_by"]
+    list_filter = [("ticked_at", admin.EmptyFieldListFilter), "kind"]
+    list_select_related = ["checklist__user", "ticked_by", "account"]
+    readonly_fields = ["checklist", "account", "kind", "text", "ticked_at", "ticked_by"]
+    actions = [tick_items]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccessAuditEvent)
+class AccessAuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "actor", "subject", "account"]
+    list_filter = ["action"]
+    list_select_related = ["actor", "subject", "account"]
+    search_fields = ["actor__username", "subject__username", "account__name"]
+    readonly_fields = ["at", "action", "actor", "subject", "account", "details"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,5 +1,5 @@
 """Reads of the response plan: a user's roles, categories, triage rules, SLA policies, approval chains
-and rules, social accounts, tokens."""
+and rules, social accounts, tokens, and who has access to the accounts (grants, offboarding, audit)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from config.prepared import Prepared
 from protocols.business_time import ALWAYS_OPEN, BusinessCalendarSpec, business_add
 from protocols.models import (
     STAGE_ORDER,
+    AccessAuditEvent,
     ApiToken,
     ApprovalChain,
     ApprovalRule,
@@ -24,10 +25,13 @@ from protocols.models import (
     Category,
     EscalationChain,
     EscalationStep,
+    OffboardingChecklist,
+    OffboardingItem,
     Priority,
     RoleAssignment,
     SlaPolicy,
     SocialAccount,
+    SocialAccountAccess,
     Tier,
     TriageRule,
 )
@@ -341,3 +345,39 @@ def approval_step_policy(*, step: dict[str, Any], chain_name: str) -> PolicySnap
         else (),
         reference_seconds=int(step["target_minutes"]) * 60,
     )
+
+
+# --- who has access to the brand's accounts --------------------------------------------------------
+
+
+def social_account_access_list(*, account_id: int) -> QuerySet[SocialAccountAccess]:
+    """Every grant of one account, live ones first, with who granted and revoked it."""
+    return (
+        SocialAccountAccess.objects.filter(account_id=account_id)
+        .select_related("account", "user", "granted_by", "revoked_by")
+        .order_by("-id")
+    )
+
+
+def social_account_access_registry() -> QuerySet[SocialAccount]:
+    """Every account with its owner and its live grants (and who gave each), in three queries."""
+    live = SocialAccountAccess.objects.filter(revoked_at__isnull=True).select_related("user", "granted_by")
+    return (
+        SocialAccount.objects.select_related("owner")
+        .prefetch_related(Prefetch("grants", queryset=live.order_by("user__username"), to_attr="live_grants"))
+        .order_by("name")
+    )
+
+
+def offboarding_checklist_list(*, open_only: bool = False) -> QuerySet[OffboardingChecklist]:
+    items = OffboardingItem.objects.select_related("account", "ticked_by").order_by("id")
+    checklists = OffboardingChecklist.objects.select_related("user", "started_by").prefetch_related(
+        Prefetch("items", queryset=items)
+    )
+    if open_only:
+        checklists = checklists.filter(completed_at__isnull=True)
+    return checklists.order_by("-id")
+
+
+def access_audit_list() -> QuerySet[AccessAuditEvent]:
+    return AccessAuditEvent.objects.select_related("actor", "subject", "account").order_by("-id")

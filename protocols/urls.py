@@ -1,4 +1,4 @@
-"""Browser routes of the protocols app: the signed-in user's own API tokens."""
+"""Browser routes of the protocols app: the signed-in user's own API tokens; who has account access."""
 
 from django.urls import path
 
@@ -8,4 +8,7 @@ app_name = "protocols"
 urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("access/", views.access, name="access"),
+    path("access/items/<int:item_id>/tick/", views.access_item_tick, name="access_item_tick"),
+    path("access/grants/<int:access_id>/revoke/", views.access_revoke, name="access_revoke"),
 ]

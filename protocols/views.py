@@ -1,5 +1,5 @@
-"""Browser page for a user's own API tokens: list them, create one (its secret is shown once, in the
-answer to the POST that created it) and revoke one."""
+"""Browser pages of the protocols app: a user's own API tokens (the secret shown once, in the answer to
+the POST that created it) and who has access to the brand's accounts, with the offboarding checklists."""
 
 from __future__ import annotations
 
@@ -16,8 +16,19 @@ from django.views.decorators.http import require_POST
 
 from config.errors import NotFound
 from config.pages import first_error, page_context, team_view
-from protocols.selectors import api_token_get_own, api_token_list
-from protocols.services import api_token_create, api_token_revoke
+from incidents import policies
+from protocols.selectors import (
+    api_token_get_own,
+    api_token_list,
+    offboarding_checklist_list,
+    social_account_access_registry,
+)
+from protocols.services import (
+    api_token_create,
+    api_token_revoke,
+    offboarding_item_tick,
+    social_account_access_revoke,
+)
 
 MAX_EXPIRY_DAYS = 3650
 
@@ -74,3 +85,39 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.info(request, f"The token “{token.name}” was already revoked.")
     return redirect("protocols:tokens")
+
+
+@team_view("access.view")
+def access(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {
+        **page_context(request),
+        "nav": "access",
+        "accounts": list(social_account_access_registry()),
+        "checklists": list(offboarding_checklist_list(open_only=True)),
+        "may_manage": policies.can(user=request.user, action="access.manage"),
+    }
+    return render(request, "protocols/access.html", context)
+
+
+@team_view("access.manage")
+@require_POST
+def access_item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Ticks one item; htmx swaps in the checklist again (done, or the item ticked), a form post reloads."""
+    item = offboarding_item_tick(actor=request.user, item_id=item_id)
+    if not getattr(request, "htmx", False):
+        messages.success(request, f"Done: {item.text}.")
+        return redirect("protocols:access")
+    checklist = offboarding_checklist_list().get(pk=item.checklist_id)
+    return render(
+        request,
+        "protocols/_checklist.html",
+        {"checklist": checklist, "may_manage": True, "just_ticked": item.pk},
+    )
+
+
+@team_view("access.manage")
+@require_POST
+def access_revoke(request: HttpRequest, access_id: int) -> HttpResponse:
+    grant = social_account_access_revoke(actor=request.user, access_id=access_id)
+    messages.success(request, f"Revoked {grant.user.get_username()}'s access to {grant.account.name}.")
+    return redirect("protocols:access")

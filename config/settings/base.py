@@ -167,6 +167,8 @@ SPECTACULAR_SETTINGS = {
         "TemplateKindEnum": "templates_app.models.TemplateKind",
         "TemplateStatusEnum": "templates_app.models.TemplateStatus",
         "FaqKindEnum": "templates_app.models.FaqKind",
+        "AccessAuditActionEnum": "protocols.models.AccessAuditAction",
+        "EscalationActionEnum": "protocols.models.EscalationAction",
     },
 }
 

@@ -1,7 +1,9 @@
-"""API routes of the response plan (SLA side and approval side), mounted under /api/v1/."""
+"""API routes of the response plan (SLA side, approval side, account access), mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from protocols.api import access_views
 from protocols.api.approval_views import ApprovalChainViewSet, ApprovalRuleViewSet, SocialAccountViewSet
 from protocols.api.views import BusinessCalendarViewSet, EscalationChainViewSet, SlaPolicyViewSet
 
@@ -12,5 +14,27 @@ router.register("escalation-chains", EscalationChainViewSet, basename="escalatio
 router.register("social-accounts", SocialAccountViewSet, basename="social-account")
 router.register("approval-chains", ApprovalChainViewSet, basename="approval-chain")
 router.register("approval-rules", ApprovalRuleViewSet, basename="approval-rule")
+router.register(
+    "offboarding-checklists", access_views.OffboardingChecklistViewSet, basename="offboarding-checklist"
+)
+router.register("access-audit", access_views.AccessAuditViewSet, basename="access-audit")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "social-accounts/<int:account_id>/access/",
+        access_views.SocialAccountAccessView.as_view(),
+        name="social-account-access",
+    ),
+    path(
+        "account-access/<int:access_id>/revoke/",
+        access_views.AccountAccessRevokeView.as_view(),
+        name="account-access-revoke",
+    ),
+    path("users/<int:user_id>/offboard/", access_views.UserOffboardView.as_view(), name="user-offboard"),
+    path(
+        "offboarding-items/<int:item_id>/tick/",
+        access_views.OffboardingItemTickView.as_view(),
+        name="offboarding-item-tick",
+    ),
+    *router.urls,
+]

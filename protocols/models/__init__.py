@@ -1,6 +1,14 @@
 """The written response plan as data (see each module): roles, categories, triage, SLA policies and
 calendars, escalation and approval chains, social accounts and the credentials other systems use."""
 
+from protocols.models.access import (
+    AccessAuditAction,
+    AccessAuditEvent,
+    OffboardingChecklist,
+    OffboardingItem,
+    OffboardingItemKind,
+    SocialAccountAccess,
+)
 from protocols.models.accounts import PublisherKind, SocialAccount
 from protocols.models.approvals import (
     APPROVER_ROLES,
@@ -37,6 +45,8 @@ from protocols.models.plan import (
 __all__ = [
     "APPROVER_ROLES",
     "STAGE_ORDER",
+    "AccessAuditAction",
+    "AccessAuditEvent",
     "ApiToken",
     "ApprovalChain",
     "ApprovalRule",
@@ -50,6 +60,9 @@ __all__ = [
     "EscalationTrigger",
     "Holiday",
     "IntakeSource",
+    "OffboardingChecklist",
+    "OffboardingItem",
+    "OffboardingItemKind",
     "OpeningHours",
     "Platform",
     "Priority",
@@ -59,6 +72,7 @@ __all__ = [
     "Sentiment",
     "SlaPolicy",
     "SocialAccount",
+    "SocialAccountAccess",
     "Tier",
     "TriageRule",
     "WebhookEndpoint",

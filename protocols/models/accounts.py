@@ -3,6 +3,7 @@ a signed webhook to a bridge (Zapier, Make, n8n, an in-house service) or the Mas
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -32,6 +33,14 @@ class SocialAccount(models.Model):
     name = models.CharField(max_length=100, unique=True)
     platform = models.CharField(max_length=20, choices=Platform.choices)
     handle = models.CharField(max_length=150, blank=True)
+    # who answers for the account (recovery email, 2FA device); offboarding them hands it over
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_accounts",
+    )
     publisher = models.CharField(max_length=10, choices=PublisherKind.choices, default=PublisherKind.MANUAL)
     # webhook: the bridge's URL and the shared secret the payload is signed with (HMAC-SHA256)
     webhook_url = models.URLField(max_length=1000, blank=True)

@@ -1,5 +1,6 @@
 """Writes to the response plan, by subject: who gets in (roles, API tokens), the SLA side (policies,
-calendars, escalation chains) and the approval side (social accounts, approval chains and rules)."""
+calendars, escalation chains), the approval side (social accounts, approval chains and rules) and
+who has access to the brand's accounts (grants, offboarding)."""
 
 from protocols.services.access import (
     IssuedToken,
@@ -7,6 +8,12 @@ from protocols.services.access import (
     api_token_revoke,
     token_digest,
     user_roles_set,
+)
+from protocols.services.account_access import (
+    offboarding_item_tick,
+    social_account_access_grant,
+    social_account_access_revoke,
+    user_offboard,
 )
 from protocols.services.approvals import (
     ApprovalStepSpec,
@@ -47,12 +54,16 @@ __all__ = [
     "business_calendar_save",
     "escalation_chain_delete",
     "escalation_chain_save",
+    "offboarding_item_tick",
     "sla_policy_create",
     "sla_policy_delete",
     "sla_policy_update",
+    "social_account_access_grant",
+    "social_account_access_revoke",
     "social_account_create",
     "social_account_delete",
     "social_account_update",
     "token_digest",
+    "user_offboard",
     "user_roles_set",
 ]
