@@ -24,6 +24,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "incident.reopen": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
     "incident.respond": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.SPOKESPERSON, R.ADMIN}),
     "incident.acknowledge": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
+    # merging a duplicate into another incident, and undoing it within a day
+    "incident.merge": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN}),
     "sla.view": TEAM | {R.INTEGRATION},
     "sla.manage": frozenset({R.ADMIN}),
     "mention.ingest": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN, R.INTEGRATION}),

@@ -1,10 +1,10 @@
 """Browser routes of the incidents app: the triage queue, saved views, the incident page and its
-POST actions, replies with their composer and actions, and the approval inbox (each answers a page, or
-an htmx partial when htmx asks)."""
+POST actions (merging duplicates too), replies with their composer and actions, and the approval inbox
+(each answers a page, or an htmx partial when htmx asks)."""
 
 from django.urls import path
 
-from incidents.views import crisis, incident, notifications, queue
+from incidents.views import crisis, incident, merge, notifications, queue
 from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
@@ -30,6 +30,8 @@ urlpatterns = [
     path(
         "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
     ),
+    path("incidents/<int:incident_id>/merge/", merge.incident_merge, name="incident_merge"),
+    path("merges/<int:merge_id>/undo/", merge.merge_undo, name="merge_undo"),
     path("incidents/<int:incident_id>/replies/", card.reply_card, name="reply_card"),
     path("incidents/<int:incident_id>/replies/live/", card.reply_live, name="reply_live"),
     path("incidents/<int:incident_id>/replies/new/", actions.reply_new, name="reply_new"),

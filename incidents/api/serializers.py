@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from incidents import clock_presenters
 from incidents.intake import FIELD_LIMITS, LIST_MAX_ITEMS, PRODUCT_MAX, TAG_MAX
-from incidents.models import Incident, Mention, SlaClock, TimelineEvent
+from incidents.models import UNDO_WINDOW, Incident, IncidentMerge, Mention, SlaClock, TimelineEvent
 from protocols.models import Category, EscalationTrigger, Platform, Priority, Sentiment
 
 User = get_user_model()
@@ -240,6 +240,43 @@ class BulkInput(serializers.Serializer):
     category = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True), allow_null=True, required=False
     )
+
+
+class SimilarIncidentSerializer(IncidentListSerializer):
+    similarity = serializers.FloatField(help_text="Trigram similarity of the titles, 0 to 1.")
+
+    class Meta(IncidentListSerializer.Meta):
+        fields = [*IncidentListSerializer.Meta.fields, "similarity"]
+
+
+class MergeInput(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text="The incident that survives.")
+
+
+class IncidentMergeSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.get_username", default=None)
+    undone_by = serializers.CharField(source="undone_by.get_username", default=None)
+    undoable_until = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IncidentMerge
+        fields = [
+            "id",
+            "source",
+            "target",
+            "actor",
+            "merged_at",
+            "mention_ids",
+            "reply_ids",
+            "source_previous_status",
+            "undoable_until",
+            "undone_at",
+            "undone_by",
+        ]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_undoable_until(self, merge: IncidentMerge) -> datetime | None:
+        return None if merge.undone_at else merge.merged_at + UNDO_WINDOW
 
 
 class BulkResult(serializers.Serializer):

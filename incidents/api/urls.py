@@ -3,7 +3,13 @@ from rest_framework.routers import SimpleRouter
 
 from incidents.api.crisis import CrisisEndView, CrisisRenewView, CrisisView
 from incidents.api.replies import ReplyViewSet
-from incidents.api.views import CategoryViewSet, IncidentViewSet, MentionIntakeView, MentionWebhookView
+from incidents.api.views import (
+    CategoryViewSet,
+    IncidentViewSet,
+    MentionIntakeView,
+    MentionWebhookView,
+    MergeUndoView,
+)
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
@@ -16,5 +22,6 @@ urlpatterns = [
     path("crisis/end/", CrisisEndView.as_view(), name="crisis-end"),
     path("mentions/", MentionIntakeView.as_view(), name="mention-intake"),
     path("hooks/mentions/", MentionWebhookView.as_view(), name="mention-webhook"),
+    path("merges/<int:merge_id>/undo/", MergeUndoView.as_view(), name="merge-undo"),
     *router.urls,
 ]

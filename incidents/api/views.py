@@ -37,6 +37,7 @@ from incidents.clock_selectors import incident_get_with_clocks
 from incidents.filters import IncidentFilter
 from incidents.models import Incident
 from incidents.services import incidents as incident_services
+from incidents.services import merge as merge_services
 from incidents.services.ingestion import mentions_ingest
 from protocols.models import Category, IntakeSource
 from protocols.selectors import category_list
@@ -86,6 +87,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "acknowledge": "incident.acknowledge",
         "bulk_assign": "incident.assign_self",
         "bulk_categorize": "incident.categorize",
+        "similar": "incident.view",
+        "merge": "incident.merge",
     }
 
     def get_queryset(self) -> QuerySet[Incident]:
@@ -216,6 +219,34 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return _detail(request, self._incident_id())
 
     @extend_schema(
+        summary="Possible duplicates: open incidents with a shared product and a similar title",
+        responses={200: s.SimilarIncidentSerializer(many=True), **ERRORS, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"])
+    def similar(self, request: Request, pk: str) -> Response:
+        similar = selectors.incident_similar(user=request.user, incident_id=self._incident_id())
+        return Response(s.SimilarIncidentSerializer(similar, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Merge this incident (a duplicate) into another",
+        description=(
+            "Moves its mentions and replies into `into`, closes it as merged, stops its targets; the "
+            "survivor's first-response and resolution clocks count from the earlier start of the two. "
+            "Undo within a day with `POST /api/v1/merges/{id}/undo/`."
+        ),
+        request=s.MergeInput,
+        responses={201: s.IncidentMergeSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        examples=[OpenApiExample("Merge", value={"into": 42}, request_only=True)],
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        data = self._input(s.MergeInput)
+        merge = merge_services.incident_merge(
+            actor=request.user, source_id=self._incident_id(), target_id=data["into"]
+        )
+        return Response(s.IncidentMergeSerializer(merge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
         summary="Assign many incidents at once (up to 200)",
         request=s.BulkInput,
         responses={200: s.BulkResult, **ERRORS, **NOT_FOUND},
@@ -244,6 +275,25 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             actor=request.user, incident_ids=data["incidents"], category=data["category"]
         )
         return Response({"changed": changed})
+
+
+class MergeUndoView(APIView):
+    action_permissions = {"post": "incident.merge"}
+
+    @extend_schema(
+        summary="Undo a merge (within a day)",
+        description="Moves back exactly what the merge moved and reopens the duplicate. The body is ignored.",
+        request=None,
+        responses={
+            200: s.IncidentMergeSerializer,
+            **ERRORS,
+            404: OpenApiResponse(s.ErrorResponse, description="No such merge."),
+            409: OpenApiResponse(s.ErrorResponse, description="Already undone, too late, or changed since."),
+        },
+    )
+    def post(self, request: Request, merge_id: int) -> Response:
+        merge = merge_services.incident_merge_undo(actor=request.user, merge_id=merge_id)
+        return Response(s.IncidentMergeSerializer(merge).data)
 
 
 @extend_schema_view(

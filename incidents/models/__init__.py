@@ -1,5 +1,5 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
-response-time clocks, the notification outbox and replies with their approvals."""
+response-time clocks, the notification outbox, replies with their approvals and merges of duplicates."""
 
 from incidents.models.clocks import (
     ACTIVE_CLOCK,
@@ -25,6 +25,7 @@ from incidents.models.core import (
     TimelineEvent,
 )
 from incidents.models.crisis import CrisisMode
+from incidents.models.merges import UNDO_WINDOW, IncidentMerge
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
 from incidents.models.replies import (
     EDITABLE_STATES,
@@ -46,6 +47,7 @@ __all__ = [
     "OPEN_STATUS_VALUES",
     "REVIEW_STATES",
     "TARGET_CLOCK_KINDS",
+    "UNDO_WINDOW",
     "URGENCY_RANK",
     "ClockFiring",
     "ClockKind",
@@ -55,6 +57,7 @@ __all__ = [
     "EventKind",
     "FiringKind",
     "Incident",
+    "IncidentMerge",
     "IncidentStatus",
     "Mention",
     "Notification",

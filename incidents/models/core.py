@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
@@ -98,6 +98,11 @@ class Incident(models.Model):
     # the same transaction) so the queue can filter and sort on them with an index.
     sla_state = models.CharField(max_length=10, choices=SlaState.choices, db_default=SlaState.NONE)
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    # Set when this incident was merged into another (it is then closed; an undo clears both).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from", db_index=False
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -138,6 +143,8 @@ class Incident(models.Model):
             GinIndex(fields=["tags"], name="inc_tags_gin"),
             GinIndex(fields=["products"], name="inc_products_gin"),
             GinIndex(fields=["search_vector"], name="inc_search_gin"),
+            # "Possible duplicates": trigram similarity of titles (pg_trgm's % operator).
+            GinIndex(OpClass(F("title"), name="gin_trgm_ops"), name="inc_title_trgm", condition=IS_OPEN),
         ]
 
     def __str__(self) -> str:
@@ -220,6 +227,9 @@ class EventKind(models.TextChoices):
     REPLY_WITHDRAWN = "reply_withdrawn", "Reply withdrawn"
     REPLY_PUBLISHED = "reply_published", "Reply published"
     REPLY_PUBLISH_FAILED = "reply_publish_failed", "Reply could not be published"
+    MERGED_INTO = "merged_into", "Merged into another incident"
+    MERGED_FROM = "merged_from", "Duplicate merged in"
+    MERGE_UNDONE = "merge_undone", "Merge undone"
 
 
 class TimelineEvent(models.Model):

@@ -1,6 +1,7 @@
 """The incident's timeline as a person reads it: each event with its changes as labelled before ->
 after lines, the response-time events (warnings, breaches, escalation steps, recomputed deadlines,
-responses, acknowledgements) and the replies' steps (drafted, submitted, decided, published) included."""
+responses, acknowledgements), the replies' steps (drafted, submitted, decided, published) and merges
+of duplicates included."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class TimelineEntry:
     changes: list[Change]
     mention_id: int | None
     reply_id: int | None = None
+    # Merges: the other incident (its timeline keeps its own events) and the merge, to undo it.
+    other_incident_id: int | None = None
+    merge_id: int | None = None
 
 
 CHANGE_FIELDS = (
@@ -95,11 +99,15 @@ def timeline_entry(
         changes.extend(sla_changes(before, after, user_names or {}))
     mention_id = after.get("mention_id")
     reply_id = after.get("reply_id") if event.kind in REPLY_EVENTS else None
+    is_merge = event.kind in MERGE_EVENTS
+    other, merge_id = after.get("other_incident"), after.get("merge_id")
     return TimelineEntry(
         event,
         changes,
         mention_id if isinstance(mention_id, int) else None,
         reply_id if isinstance(reply_id, int) else None,
+        other if is_merge and isinstance(other, int) else None,
+        merge_id if is_merge and isinstance(merge_id, int) else None,
     )
 
 
@@ -181,6 +189,21 @@ def _crisis_requested(before: dict[str, Any], after: dict[str, Any], users: dict
     return _target(after)
 
 
+def _merged(before: dict[str, Any], after: dict[str, Any], users: dict[int, str]) -> list[Change]:
+    """What moved between the two incidents, and the survivor's deadlines that moved earlier."""
+    lines = [
+        Change(label.capitalize(), None, str(after[key]))
+        for key, label in (("mentions", "mentions moved"), ("replies", "replies moved"))
+        if key in after
+    ]
+    for clock, moved in _mapping(after.get("deadlines")).items():
+        moved = _mapping(moved)
+        lines.append(
+            _moment_change(f"{clock_label(clock)} deadline", moved.get("before"), moved.get("after"))
+        )
+    return lines
+
+
 REPLY_STATES = dict(ReplyState.choices)
 STAGE_LABELS = dict(ApprovalStage.choices)
 
@@ -224,6 +247,8 @@ REPLY_EVENTS = (
     EventKind.REPLY_PUBLISH_FAILED,
 )
 
+MERGE_EVENTS = (EventKind.MERGED_INTO, EventKind.MERGED_FROM, EventKind.MERGE_UNDONE)
+
 # The lines under each response-time event: which target, its deadline, the step, old -> new.
 SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]], list[Change]]] = {
     EventKind.SLA_WARNING: _warned_or_breached,
@@ -234,4 +259,5 @@ SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]]
     EventKind.ACKNOWLEDGED: _acknowledged,
     EventKind.CRISIS_REQUESTED: _crisis_requested,
     **dict.fromkeys(REPLY_EVENTS, _reply),
+    **dict.fromkeys(MERGE_EVENTS, _merged),
 }

@@ -218,6 +218,7 @@ def _save(clocks: Sequence[SlaClock], now: datetime) -> None:
                 "consumed_seconds",
                 "paused_at",
                 "paused_for_seconds",
+                "started_at",
                 "warn_at",
                 "due_at",
                 "stopped_at",
@@ -360,6 +361,75 @@ def clocks_on_reopen(*, incident: Incident, now: datetime) -> None:
         if clock is not None and not _live_clocks(incident.pk, [ClockKind.NEXT_RESPONSE]):
             clock.save()
     incident_sla_sync(incident_ids=[incident.pk])
+
+
+def clocks_start_earlier(
+    *, incident_id: int, kind: str, started_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """The incident's live clock of `kind` counts from `started_at` when that is earlier than its own
+    start (a duplicate merged in had been waiting longer): the business time in between is consumed and
+    the deadline moves earlier. Returns what changed, to put it back later; {} when nothing did."""
+    clock = next((c for c in _live_clocks(incident_id, [kind]) if c.reference == ""), None)
+    if clock is None or started_at >= clock.started_at:
+        return {}
+    added = business_seconds_between(calendar_of(clock), started_at, clock.started_at)
+    change = {
+        "clock_id": clock.pk,
+        "kind": kind,
+        "started_at": clock.started_at.isoformat(),
+        "added_seconds": added,
+        "due_at_before": _iso(clock.due_at),
+    }
+    clock.started_at = started_at
+    clock.consumed_seconds += added
+    schedule(clock)
+    _save([clock], now)
+    return {**change, "due_at_after": _iso(clock.due_at)}
+
+
+def clocks_restore_start(*, clock_id: int, started_at: datetime, added_seconds: float, now: datetime) -> None:
+    """Undoes clocks_start_earlier on a clock still live (one that was met or stopped since stays so)."""
+    clock = SlaClock.objects.select_for_update().filter(pk=clock_id, status__in=LIVE).first()
+    if clock is None:
+        return
+    clock.started_at = started_at
+    clock.consumed_seconds = max(clock.consumed_seconds - added_seconds, 0.0)
+    schedule(clock)
+    _save([clock], now)
+
+
+def clocks_revive(*, clock_states: Sequence[tuple[int, str]], stopped_at: datetime, now: datetime) -> None:
+    """Clocks stopped at `stopped_at` (not because a target was met) go back to the state they had, as
+    if never stopped: the time since counts. Given as (clock id, status before). A clock whose kind has
+    started again meanwhile stays stopped (one live clock per kind)."""
+    states = dict(clock_states)
+    clocks = list(
+        SlaClock.objects.select_for_update()
+        .filter(pk__in=list(states), status=ClockStatus.STOPPED, stopped_at=stopped_at)
+        .order_by("id")
+    )
+    revived: list[SlaClock] = []
+    for clock in clocks:
+        if any(c.reference == clock.reference for c in _live_clocks(clock.incident_id, [clock.kind])):
+            continue
+        clock.stopped_at = None
+        if states[clock.pk] == ClockStatus.PAUSED:
+            clock.status = ClockStatus.PAUSED
+            clock.paused_at = stopped_at
+            clock.due_at = clock.warn_at = clock.next_fire_at = None
+        else:
+            clock.status = ClockStatus.RUNNING
+            clock.running_since = stopped_at
+            schedule(clock)
+        revived.append(clock)
+    _save(revived, now)
+
+
+def clocks_move(*, clock_ids: Sequence[int], to_incident_id: int, now: datetime) -> int:
+    """Live clocks follow what they time to another incident (an approval step moves with its reply)."""
+    return SlaClock.objects.filter(pk__in=list(clock_ids), status__in=LIVE).update(
+        incident_id=to_incident_id, updated_at=now
+    )
 
 
 def clocks_on_status_change(*, incident_id: int, old: str, new: str, now: datetime) -> None:

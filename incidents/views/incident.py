@@ -1,6 +1,6 @@
-"""The incident page (with its Replies card and composer), its POST actions (assign, categorize,
-prioritize, status, edit, resolve, reopen, log a response, acknowledge) and the new-incident form. An
-action answers with its queue row, the page's panels, or a redirect."""
+"""The incident page (with its Replies card, composer and possible duplicates), its POST actions
+(assign, categorize, prioritize, status, edit, resolve, reopen, log a response, acknowledge) and the
+new-incident form. An action answers with its queue row, the page's panels, or a redirect."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -27,6 +28,7 @@ from incidents.presenters import (
     step_user_ids,
     timeline_entry,
 )
+from incidents.presenters.timeline import MERGE_EVENTS
 from incidents.services import incidents as services
 from incidents.views.queue import row_context
 from incidents.views.replies.card import reply_area_context
@@ -51,6 +53,10 @@ def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> di
     allowed = policies.allowed_actions(user=user)
     events = list(incident.timeline.all())
     clocks, people = _clocks(incident, events)
+    similar = selectors.incident_similar_to(user=user, incident=incident) if incident.is_open else []
+    # Only a timeline with merges on it can offer to undo one.
+    merged = any(e.kind in MERGE_EVENTS for e in events)
+    undoable = selectors.merges_undoable(incident_id=incident.pk, now=timezone.now()) if merged else {}
     return {
         **page_context(request),
         "incident": incident,
@@ -58,6 +64,8 @@ def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> di
         "sla_refresh_seconds": settings.FIREBREAK_QUEUE_REFRESH_SECONDS,
         "mentions": list(incident.mentions.all()),
         "timeline": [timeline_entry(e, names, people) for e in events],
+        "similar": similar,
+        "undoable_merges": set(undoable),
         "categories": [c for c in categories if c.is_active],
         "users": list(selectors.assignable_user_list()) if "incident.assign_other" in allowed else [],
         "priorities": Priority.choices,
