@@ -122,8 +122,8 @@ def social_account_delete(*, actor: Any, account_id: int) -> None:
     delete_or_conflict(
         account,
         conflict=(
-            "Replies were published through this account, so it is kept as their record; switch it off "
-            "(is_active false) instead."
+            "Replies or access records refer to this account, so it is kept as their record; switch it "
+            "off (is_active false) instead."
         ),
     )
 
