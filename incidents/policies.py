@@ -26,6 +26,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "incident.acknowledge": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
     # merging a duplicate into another incident, and undoing it within a day
     "incident.merge": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN}),
+    # answering the "Identify the problem" checklist of a high-priority or crisis incident
+    "incident.identify": frozenset({R.RESPONDER, R.PR, R.LEGAL, R.MANAGER, R.ADMIN}),
     "sla.view": TEAM | {R.INTEGRATION},
     "sla.manage": frozenset({R.ADMIN}),
     "mention.ingest": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN, R.INTEGRATION}),
@@ -53,6 +55,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # the brand's social accounts and approval chains (configuration)
     "account.view": TEAM,
     "approval.manage": frozenset({R.ADMIN}),
+    # the checklist questions each high-priority and crisis category asks
+    "checklist.manage": frozenset({R.ADMIN}),
     # who has access to the brand's accounts; offboarding a user
     "access.view": frozenset({R.MANAGER, R.ADMIN}),
     "access.manage": frozenset({R.ADMIN}),

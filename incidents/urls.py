@@ -28,6 +28,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/reopen/", incident.incident_reopen, name="incident_reopen"),
     path("incidents/<int:incident_id>/respond/", incident.incident_respond, name="incident_respond"),
     path(
+        "incidents/<int:incident_id>/checklist/",
+        incident.incident_checklist_answer,
+        name="incident_checklist",
+    ),
+    path(
         "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
     ),
     path("incidents/<int:incident_id>/merge/", merge.incident_merge, name="incident_merge"),

@@ -1,7 +1,8 @@
-"""Configuration screens for admins: roles, categories, triage rules, intake sources, tokens, chat
-webhooks, SLA policies with their business calendars (and .ics holiday import) and escalation chains,
-the approval side: social accounts (secrets never shown), approval chains with their steps, rules, and
-who has access to the accounts: grants, offboarding (from the user list too) with its checklists, audit."""
+"""Configuration screens for admins: roles, categories (with their "Identify the problem" questions),
+triage rules, intake sources, tokens, chat webhooks, SLA policies with their business calendars (and .ics
+holiday import) and escalation chains, the approval side: social accounts (secrets never shown), approval
+chains with their steps, rules, and who has access to the accounts: grants, offboarding (from the user
+list too) with its checklists, audit."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from protocols.models import (
     ApprovalStep,
     BusinessCalendar,
     Category,
+    ChecklistQuestion,
     EscalationChain,
     EscalationStep,
     Holiday,
@@ -76,12 +78,24 @@ class RoleAssignmentInline(admin.TabularInline):
     extra = 1
 
 
+class ChecklistQuestionInline(admin.TabularInline):
+    """The "Identify the problem" questions of a high-priority or crisis category; the model's clean()
+    refuses them on a routine category and checks the list to pick from, as the services do."""
+
+    model = ChecklistQuestion
+    extra = 0
+    fields = ["position", "text", "answer_kind", "choices", "is_required", "is_active"]
+    verbose_name = "“Identify the problem” question"
+    verbose_name_plural = "“Identify the problem” checklist (high-priority and crisis categories)"
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "tier", "is_active"]
     list_filter = ["tier", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    inlines = [ChecklistQuestionInline]
 
 
 @admin.register(TriageRule)

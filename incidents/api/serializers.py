@@ -13,7 +13,7 @@ from rest_framework import serializers
 from incidents import clock_presenters
 from incidents.intake import FIELD_LIMITS, LIST_MAX_ITEMS, PRODUCT_MAX, TAG_MAX
 from incidents.models import UNDO_WINDOW, Incident, IncidentMerge, Mention, SlaClock, TimelineEvent
-from protocols.models import Category, EscalationTrigger, Platform, Priority, Sentiment
+from protocols.models import AnswerKind, Category, EscalationTrigger, Platform, Priority, Sentiment
 
 User = get_user_model()
 
@@ -340,3 +340,37 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
     database = serializers.CharField()
     redis = serializers.CharField()
+
+
+class ChecklistAnswerSerializer(serializers.Serializer):
+    value = serializers.JSONField(
+        help_text="true/false, the choice, the text, an ISO 8601 moment or a number."
+    )
+    answered_by = UserRefSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField()
+
+
+class ChecklistQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="question.pk")
+    position = serializers.IntegerField(source="question.position")
+    text = serializers.CharField(source="question.text")
+    answer_kind = serializers.ChoiceField(source="question.answer_kind", choices=AnswerKind.choices)
+    choices = serializers.ListField(source="question.choices", child=serializers.CharField())
+    is_required = serializers.BooleanField(source="question.is_required")
+    answer = ChecklistAnswerSerializer(allow_null=True)
+
+
+class ChecklistSerializer(serializers.Serializer):
+    """An incident's "Identify the problem" checklist; `applies` is false (and the list empty) unless its
+    category is in the high-priority or crisis tier."""
+
+    applies = serializers.BooleanField()
+    answered_count = serializers.IntegerField(help_text="Required questions answered.")
+    required_count = serializers.IntegerField(help_text="Required questions.")
+    is_complete = serializers.BooleanField()
+    questions = ChecklistQuestionSerializer(many=True)
+
+
+class ChecklistAnswerInput(serializers.Serializer):
+    question = serializers.IntegerField(min_value=1)
+    value = serializers.JSONField(help_text="Checked against the question's answer kind.")

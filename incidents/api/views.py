@@ -29,15 +29,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_errors import error_body
-from config.errors import ValidationFailed
-from incidents import selectors
+from config.errors import NotFound, PermissionRefused, ValidationFailed
+from incidents import policies, selectors
 from incidents.api import serializers as s
 from incidents.api.pagination import KeysetPagination
+from incidents.checklist_selectors import Checklist, incident_checklist
 from incidents.clock_selectors import incident_get_with_clocks
 from incidents.filters import IncidentFilter
 from incidents.models import Incident
 from incidents.services import incidents as incident_services
 from incidents.services import merge as merge_services
+from incidents.services.checklists import incident_checklist_answer
 from incidents.services.ingestion import mentions_ingest
 from protocols.models import Category, IntakeSource
 from protocols.selectors import category_list
@@ -58,6 +60,24 @@ def _detail(request: Request, incident_id: int) -> Response:
     # One "now" for the whole answer, so every clock's time left is measured from the same moment.
     context = {"request": request, "now": timezone.now()}
     return Response(s.IncidentDetailSerializer(incident, context=context).data)
+
+
+def _checklist_body(checklist: Checklist | None) -> dict[str, Any]:
+    if checklist is None:
+        return {
+            "applies": False,
+            "answered_count": 0,
+            "required_count": 0,
+            "is_complete": True,
+            "questions": [],
+        }
+    return {
+        "applies": True,
+        "answered_count": checklist.answered_count,
+        "required_count": checklist.required_count,
+        "is_complete": checklist.is_complete,
+        "questions": checklist.items,
+    }
 
 
 @extend_schema_view(
@@ -89,6 +109,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "bulk_categorize": "incident.categorize",
         "similar": "incident.view",
         "merge": "incident.merge",
+        # reading it needs incident.view; answering checks incident.identify in the service (403)
+        "checklist": "incident.view",
     }
 
     def get_queryset(self) -> QuerySet[Incident]:
@@ -245,6 +267,41 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             actor=request.user, source_id=self._incident_id(), target_id=data["into"]
         )
         return Response(s.IncidentMergeSerializer(merge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        summary='The "Identify the problem" checklist with its answers',
+        responses={200: s.ChecklistSerializer, **ERRORS, **NOT_FOUND},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Answer (or change the answer to) one checklist question",
+        description=(
+            "The value must fit the question's kind: `true`/`false` for yes/no, one of `choices`, "
+            "non-empty text, an ISO 8601 moment (no offset means the server's time zone) or a number. "
+            "Each answer or change is recorded on the timeline with the value before and after. "
+            "409 when the incident's category has no such question. Needs the incident.identify action."
+        ),
+        request=s.ChecklistAnswerInput,
+        responses={200: s.ChecklistSerializer, **ERRORS, **NOT_FOUND, **CONFLICT},
+        examples=[OpenApiExample("Answer", value={"question": 3, "value": "Contractor"}, request_only=True)],
+    )
+    @action(detail=True, methods=["get", "post"])
+    def checklist(self, request: Request, pk: str) -> Response:
+        incident_id = self._incident_id()
+        if request.method == "POST":
+            # Refuse a role that may not answer before looking at what it sent.
+            if not policies.can(user=request.user, action="incident.identify"):
+                raise PermissionRefused("Your role does not allow answering the checklist.")
+            data = self._input(s.ChecklistAnswerInput)
+            incident_checklist_answer(
+                actor=request.user, incident_id=incident_id, question_id=data["question"], value=data["value"]
+            )
+        incident = self.get_queryset().filter(pk=incident_id).first()
+        if incident is None:
+            raise NotFound("Incident not found.")
+        checklist = incident_checklist(incident_id=incident.pk, category=incident.category)
+        return Response(s.ChecklistSerializer(_checklist_body(checklist)).data)
 
     @extend_schema(
         summary="Assign many incidents at once (up to 200)",

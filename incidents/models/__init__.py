@@ -1,6 +1,8 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
-response-time clocks, the notification outbox, replies with their approvals and merges of duplicates."""
+response-time clocks, checklist answers, the notification outbox, replies with their approvals and merges
+of duplicates."""
 
+from incidents.models.checklists import ChecklistAnswer
 from incidents.models.clocks import (
     ACTIVE_CLOCK,
     LIVE_CLOCK,
@@ -49,6 +51,7 @@ __all__ = [
     "TARGET_CLOCK_KINDS",
     "UNDO_WINDOW",
     "URGENCY_RANK",
+    "ChecklistAnswer",
     "ClockFiring",
     "ClockKind",
     "ClockStatus",

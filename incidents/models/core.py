@@ -230,6 +230,7 @@ class EventKind(models.TextChoices):
     MERGED_INTO = "merged_into", "Merged into another incident"
     MERGED_FROM = "merged_from", "Duplicate merged in"
     MERGE_UNDONE = "merge_undone", "Merge undone"
+    ANSWERED = "answered", "Checklist answered"
 
 
 class TimelineEvent(models.Model):

@@ -1,7 +1,7 @@
 """The incident's timeline as a person reads it: each event with its changes as labelled before ->
 after lines, the response-time events (warnings, breaches, escalation steps, recomputed deadlines,
-responses, acknowledgements), the replies' steps (drafted, submitted, decided, published) and merges
-of duplicates included."""
+responses, acknowledgements), checklist answers, the replies' steps (drafted, submitted, decided,
+published) and merges of duplicates included."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from incidents.models import EventKind, IncidentStatus, ReplyState, TimelineEvent
+from incidents.presenters.checklist import answer_moment, answer_text
 from incidents.presenters.clocks import clock_label, step_timing, step_title
 from incidents.presenters.wording import moment_text
 from protocols.models import ApprovalStage, Platform, Priority, Role
@@ -204,6 +205,21 @@ def _merged(before: dict[str, Any], after: dict[str, Any], users: dict[int, str]
     return lines
 
 
+def _answered(before: dict[str, Any], after: dict[str, Any], users: dict[int, str]) -> list[Change]:
+    """The question, and its answer before -> after (only after, the first time it was answered)."""
+    kind = str(after.get("kind", ""))
+    old, new = before.get("answer"), after.get("answer")
+    return [
+        Change(
+            str(after.get("question", "Answer")),
+            answer_text(kind, old) if "answer" in before else None,
+            answer_text(kind, new),
+            before_at=answer_moment(kind, old),
+            after_at=answer_moment(kind, new),
+        )
+    ]
+
+
 REPLY_STATES = dict(ReplyState.choices)
 STAGE_LABELS = dict(ApprovalStage.choices)
 
@@ -258,6 +274,7 @@ SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]]
     EventKind.RESPONDED: _responded,
     EventKind.ACKNOWLEDGED: _acknowledged,
     EventKind.CRISIS_REQUESTED: _crisis_requested,
+    EventKind.ANSWERED: _answered,
     **dict.fromkeys(REPLY_EVENTS, _reply),
     **dict.fromkeys(MERGE_EVENTS, _merged),
 }

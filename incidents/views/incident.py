@@ -1,6 +1,7 @@
 """The incident page (with its Replies card, composer and possible duplicates), its POST actions
-(assign, categorize, prioritize, status, edit, resolve, reopen, log a response, acknowledge) and the
-new-incident form. An action answers with its queue row, the page's panels, or a redirect."""
+(assign, categorize, prioritize, status, edit, resolve, reopen, log a response, acknowledge, answer the
+checklist) and the new-incident form. An action answers with its queue row, the page's panels, or a
+redirect."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import NotFound, PermissionRefused, ValidationFailed
 from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
-from incidents import forms, policies, selectors
+from incidents import checklist_selectors, forms, policies, selectors
 from incidents.clock_selectors import incident_clocks_prefetch, incident_get_with_clocks
 from incidents.models import Incident, IncidentStatus
 from incidents.presenters import (
@@ -28,7 +29,9 @@ from incidents.presenters import (
     step_user_ids,
     timeline_entry,
 )
+from incidents.presenters.checklist import checklist_rows
 from incidents.presenters.timeline import MERGE_EVENTS
+from incidents.services import checklists as checklist_services
 from incidents.services import incidents as services
 from incidents.views.queue import row_context
 from incidents.views.replies.card import reply_area_context
@@ -44,8 +47,15 @@ def _clocks(incident: Incident, events: list[Any]) -> tuple[list[ClockView], dic
     return clock_views(clocks, users=names), names
 
 
-def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> dict[str, Any]:
-    """The incident page's panels, SLA targets, mentions (oldest first) and timeline."""
+def incident_context(
+    request: HttpRequest,
+    incident_id: int,
+    *,
+    refused: dict[int, tuple[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The incident page's panels, SLA targets, checklist, mentions (oldest first) and timeline.
+    `refused` is a checklist answer just refused: the input and why, shown in its question's form."""
     user = request.user
     incident = incident_get_with_clocks(user=user, incident_id=incident_id)
     categories = list(category_list(include_inactive=True))
@@ -57,6 +67,8 @@ def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> di
     # Only a timeline with merges on it can offer to undo one.
     merged = any(e.kind in MERGE_EVENTS for e in events)
     undoable = selectors.merges_undoable(incident_id=incident.pk, now=timezone.now()) if merged else {}
+    # Only high-priority and crisis categories ask these questions (two queries then, none otherwise).
+    checklist = checklist_selectors.incident_checklist(incident_id=incident.pk, category=incident.category)
     return {
         **page_context(request),
         "incident": incident,
@@ -65,6 +77,8 @@ def incident_context(request: HttpRequest, incident_id: int, **extra: Any) -> di
         "mentions": list(incident.mentions.all()),
         "timeline": [timeline_entry(e, names, people) for e in events],
         "similar": similar,
+        "checklist": checklist,
+        "checklist_rows": checklist_rows(checklist, refused=refused) if checklist else [],
         "undoable_merges": set(undoable),
         "categories": [c for c in categories if c.is_active],
         "users": list(selectors.assignable_user_list()) if "incident.assign_other" in allowed else [],
@@ -207,6 +221,32 @@ def incident_respond(request: HtmxHttpRequest, incident_id: int) -> HttpResponse
 def incident_acknowledge(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     services.incident_acknowledge(actor=request.user, incident_id=incident_id)
     return _after_change(request, incident_id, f"#{incident_id} acknowledged; pending escalations stopped.")
+
+
+@team_view("incident.identify")
+@require_POST
+def incident_checklist_answer(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
+    """Answers one question of the checklist. A refused answer stores nothing and comes back in its
+    question's form with the reason (htmx swaps only a 200, so a refusal answers 200 there, 400 plain)."""
+    raw_question = request.POST.get("question", "")
+    if not raw_question.isdigit():
+        raise ValidationFailed("Question: Pick a question to answer.")
+    question_id, value = int(raw_question), request.POST.get("value", "")
+    try:
+        checklist_services.incident_checklist_answer(
+            actor=request.user, incident_id=incident_id, question_id=question_id, value=value
+        )
+    except ValidationFailed as exc:
+        reason = str(exc.fields.get("value", [exc.message])[0])
+        context = incident_context(request, incident_id, refused={question_id: (value, reason)})
+        status = 200 if request.htmx else 400
+        template = "incidents/_incident_checklist.html" if request.htmx else "incidents/incident_detail.html"
+        return render(request, template, context, status=status)
+    if not request.htmx:
+        messages.success(request, "Answer saved.")
+        return redirect(reverse("incidents:incident_detail", args=[incident_id]) + "#checklist")
+    context = incident_context(request, incident_id, flash=[("success", "Answer saved.")])
+    return render(request, "incidents/_incident_checklist_update.html", context)
 
 
 @team_view("incident.create")

@@ -1,5 +1,6 @@
-"""The written response plan as data (see each module): roles, categories, triage, SLA policies and
-calendars, escalation and approval chains, social accounts and the credentials other systems use."""
+"""The written response plan as data (see each module): roles, categories and their checklists, triage,
+SLA policies and calendars, escalation and approval chains, social accounts and the credentials other
+systems use."""
 
 from protocols.models.access import (
     AccessAuditAction,
@@ -18,6 +19,7 @@ from protocols.models.approvals import (
     ApprovalStage,
     ApprovalStep,
 )
+from protocols.models.checklists import CHECKLIST_TIERS, AnswerKind, ChecklistQuestion
 from protocols.models.plan import (
     ApiToken,
     BusinessCalendar,
@@ -44,9 +46,11 @@ from protocols.models.plan import (
 
 __all__ = [
     "APPROVER_ROLES",
+    "CHECKLIST_TIERS",
     "STAGE_ORDER",
     "AccessAuditAction",
     "AccessAuditEvent",
+    "AnswerKind",
     "ApiToken",
     "ApprovalChain",
     "ApprovalRule",
@@ -54,6 +58,7 @@ __all__ = [
     "ApprovalStep",
     "BusinessCalendar",
     "Category",
+    "ChecklistQuestion",
     "EscalationAction",
     "EscalationChain",
     "EscalationStep",

@@ -1,6 +1,6 @@
 """Writes to the response plan, by subject: who gets in (roles, API tokens), the SLA side (policies,
-calendars, escalation chains), the approval side (social accounts, approval chains and rules) and
-who has access to the brand's accounts (grants, offboarding)."""
+calendars, escalation chains), the approval side (social accounts, approval chains and rules), the
+"Identify the problem" checklists and who has access to the brand's accounts (grants, offboarding)."""
 
 from protocols.services.access import (
     IssuedToken,
@@ -25,6 +25,12 @@ from protocols.services.approvals import (
     social_account_create,
     social_account_delete,
     social_account_update,
+)
+from protocols.services.checklists import (
+    checklist_question_create,
+    checklist_question_delete,
+    checklist_question_update,
+    seed_identify_problem_questions,
 )
 from protocols.services.sla import (
     HolidayImport,
@@ -52,9 +58,13 @@ __all__ = [
     "business_calendar_delete",
     "business_calendar_import_holidays",
     "business_calendar_save",
+    "checklist_question_create",
+    "checklist_question_delete",
+    "checklist_question_update",
     "escalation_chain_delete",
     "escalation_chain_save",
     "offboarding_item_tick",
+    "seed_identify_problem_questions",
     "sla_policy_create",
     "sla_policy_delete",
     "sla_policy_update",

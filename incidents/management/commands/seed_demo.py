@@ -33,6 +33,7 @@ from protocols.models import (
     Tier,
     TriageRule,
 )
+from protocols.services import seed_identify_problem_questions
 from templates_app.demo import seed_demo_templates
 
 DEMO_PASSWORD = "firebreak-demo"  # noqa: S105 - printed on purpose: these are demo accounts
@@ -190,6 +191,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         users = self._users()
         categories = {slug: self._category(name, slug, tier, text) for name, slug, tier, text in CATEGORIES}
+        seed_identify_problem_questions(category=categories["influencer"])
+        seed_identify_problem_questions(category=categories["pr-crisis"])
         self._rules(categories)
         self._sla(categories)
         self._approvals()
