@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # Spike detection reads the per-minute counts intake keeps; a surge flags within its minute + 10 s.
+    "detect-spikes": {
+        "task": "incidents.tasks.spikes_detect",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
     "close-resolved-incidents": {
         "task": "incidents.tasks.close_resolved_incidents",
         "schedule": crontab(minute="*/10"),

@@ -121,3 +121,12 @@ def replies_publish_due() -> int:
     for reply_id in ids:
         attempt(reply_id=reply_id)
     return len(ids)
+
+
+@shared_task(name="incidents.tasks.spikes_detect", ignore_result=True)
+def spikes_detect() -> int:
+    """Beat sends this every 10 seconds. Idempotent: a flagged window is recorded once per surge incident
+    and its people are notified at most once per 15 minutes, however often this runs."""
+    from incidents.services.spikes import spikes_detect as detect
+
+    return detect(now=timezone.now())

@@ -46,6 +46,7 @@ from protocols.models import (
     SlaPolicy,
     SocialAccount,
     SocialAccountAccess,
+    SpikeSettings,
     TriageRule,
     WebhookEndpoint,
 )
@@ -55,6 +56,7 @@ from protocols.services import (
     offboarding_item_tick,
     user_offboard,
 )
+from protocols.services.spikes import spike_settings_load
 from protocols.sla_checks import (
     OpeningSpan,
     StepSpec,
@@ -703,6 +705,23 @@ class AccessAuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SpikeSettings)
+class SpikeSettingsAdmin(admin.ModelAdmin):
+    """A single row: the list links straight to it; it can be edited, never added twice or deleted."""
+
+    list_display = ("__str__", "bucket_minutes", "baseline_hours", "minimum_count", "factor")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        row = spike_settings_load()
+        return HttpResponseRedirect(reverse("admin:protocols_spikesettings_change", args=[row.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -39,6 +39,7 @@ from incidents.models.replies import (
     ReplyState,
     ReplyVersion,
 )
+from incidents.models.spikes import MentionBucket
 
 __all__ = [
     "ACTIVE_CLOCK",
@@ -63,6 +64,7 @@ __all__ = [
     "IncidentMerge",
     "IncidentStatus",
     "Mention",
+    "MentionBucket",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",

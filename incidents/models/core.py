@@ -146,6 +146,14 @@ class Incident(models.Model):
             # "Possible duplicates": trigram similarity of titles (pg_trgm's % operator).
             GinIndex(OpClass(F("title"), name="gin_trgm_ops"), name="inc_title_trgm", condition=IS_OPEN),
         ]
+        constraints = [
+            # Spike detection keeps one open "Surge: <tag>" incident per product tag.
+            models.UniqueConstraint(
+                fields=["thread_key"],
+                condition=IS_OPEN & Q(thread_key__startswith="surge:"),
+                name="inc_open_surge_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
@@ -231,6 +239,7 @@ class EventKind(models.TextChoices):
     MERGED_FROM = "merged_from", "Duplicate merged in"
     MERGE_UNDONE = "merge_undone", "Merge undone"
     ANSWERED = "answered", "Checklist answered"
+    SURGE_DETECTED = "surge_detected", "Surge of negative mentions"
 
 
 class TimelineEvent(models.Model):

@@ -25,6 +25,7 @@ from incidents.services.ingestion_sql import (
     FIND_AUTHORS_SQL,
     FIND_STORED_SQL,
     FIND_THREADS_SQL,
+    INSERT_BUCKETS_SQL,
     INSERT_EVENTS_SQL,
     INSERT_INCIDENTS_SQL,
     INSERT_MENTIONS_SQL,
@@ -197,6 +198,7 @@ def _store(
             mention_ids[(platform, external_id)] = mention_id
             outcome[(platform, external_id)] = ("created", mention_id, incident_id)
 
+        _count_buckets(cur, [m for m, _ in fresh])
         raised = _update_touched(cur, list(touched.values()), now=now)
         _insert_events(
             cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label
@@ -318,6 +320,17 @@ def _insert_incidents(
     ids = dict((key, incident_id) for incident_id, key in cur.fetchall())
     for incident in new_incidents:
         incident.id = ids[incident.thread_key]
+
+
+def _count_buckets(cur: Any, fresh: list[MentionInput]) -> None:
+    """Adds the batch's new mentions to spike detection's per-minute counts (one statement)."""
+    rows = [
+        {"sentiment": m.sentiment, "posted_at": m.posted_at.isoformat(), "products": m.products}
+        for m in fresh
+        if m.products
+    ]
+    if rows:
+        INSERT_BUCKETS_SQL.execute(cur, (_json(rows),))
 
 
 def _update_touched(cur: Any, touched: list[_Touched], *, now: datetime) -> dict[int, tuple[str, str]]:

@@ -93,3 +93,15 @@ INSERT_EVENTS_SQL = Prepared(
     "created_at) SELECT r.incident_id, r.kind, %s, %s, r.before, r.after, r.note, %s "
     "FROM json_to_recordset(%s) AS r(incident_id bigint, kind text, before jsonb, after jsonb, note text)",
 )
+# Spike detection's per-minute counts: one upsert per batch over its new mentions, by product tag and
+# sentiment (a mention without product tags counts under none). Never reads the mentions table.
+INSERT_BUCKETS_SQL = Prepared(
+    "fb_ingest_buckets",
+    ("json",),
+    "INSERT INTO incidents_mentionbucket AS b (tag, sentiment, bucket_start, count) "
+    "SELECT p.tag, r.sentiment, date_trunc('minute', r.posted_at), count(*) "
+    "FROM json_to_recordset(%s) AS r(sentiment text, posted_at timestamptz, products varchar[]) "
+    "CROSS JOIN LATERAL (SELECT DISTINCT unnest(r.products)) AS p(tag) "
+    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+    "ON CONFLICT (tag, sentiment, bucket_start) DO UPDATE SET count = b.count + EXCLUDED.count",
+)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import NotFound, PermissionRefused, ValidationFailed
 from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
-from incidents import checklist_selectors, forms, policies, selectors
+from incidents import checklist_selectors, forms, policies, selectors, spike_selectors
 from incidents.clock_selectors import incident_clocks_prefetch, incident_get_with_clocks
 from incidents.models import Incident, IncidentStatus
 from incidents.presenters import (
@@ -30,6 +30,7 @@ from incidents.presenters import (
     timeline_entry,
 )
 from incidents.presenters.checklist import checklist_rows
+from incidents.presenters.surge import surge_chart
 from incidents.presenters.timeline import MERGE_EVENTS
 from incidents.services import checklists as checklist_services
 from incidents.services import incidents as services
@@ -69,6 +70,8 @@ def incident_context(
     undoable = selectors.merges_undoable(incident_id=incident.pk, now=timezone.now()) if merged else {}
     # Only high-priority and crisis categories ask these questions (two queries then, none otherwise).
     checklist = checklist_selectors.incident_checklist(incident_id=incident.pk, category=incident.category)
+    # Only spike detection's incidents carry a volume chart and linked mentions (two queries, else none).
+    surge = spike_selectors.surge_evidence(thread_key=incident.thread_key, events=events, now=timezone.now())
     return {
         **page_context(request),
         "incident": incident,
@@ -78,6 +81,8 @@ def incident_context(
         "timeline": [timeline_entry(e, names, people) for e in events],
         "similar": similar,
         "checklist": checklist,
+        "surge": surge,
+        "surge_chart": surge_chart(surge.minutes) if surge else None,
         "checklist_rows": checklist_rows(checklist, refused=refused) if checklist else [],
         "undoable_merges": set(undoable),
         "categories": [c for c in categories if c.is_active],

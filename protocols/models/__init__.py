@@ -43,6 +43,7 @@ from protocols.models.plan import (
     WebhookFlavor,
     Weekday,
 )
+from protocols.models.spikes import SpikeSettings
 
 __all__ = [
     "APPROVER_ROLES",
@@ -78,6 +79,7 @@ __all__ = [
     "SlaPolicy",
     "SocialAccount",
     "SocialAccountAccess",
+    "SpikeSettings",
     "Tier",
     "TriageRule",
     "WebhookEndpoint",
