@@ -1,51 +1,75 @@
-"""Crisis mode in a real Chromium: the manager switches it on from an incident, every page shows the red
-banner, a responder's publish is refused (and the refusal is on the crisis timeline), and the
-spokesperson publishes the holding statement, offered first in the composer."""
+"""Crisis mode in a real Chromium: a burst of negative mentions about one product posted to the API raises
+a surge incident; the manager switches crisis mode on from it; every page shows the red banner; a
+responder's publish is refused (and the refusal is on the crisis timeline); the spokesperson publishes
+the holding statement, offered first in the composer."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import json
+import urllib.request
+from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from incidents.models import EventKind, Incident, Reply, ReplyState, TimelineEvent
 from incidents.services import replies as reply_services
-from incidents.services.ingestion import mentions_ingest
-from protocols.models import Category, SocialAccount, Tier
+from incidents.services.spikes import spikes_detect, surge_thread_key
+from protocols.models import SocialAccount, Tier
+from protocols.services import api_token_create
 from templates_app.models import TemplateVersion
 from templates_app.services import templates as template_services
 from tests.approvals import sign_off_chain
 from tests.browser.test_reply_flow import SHOTS, desk, shoot, sign_in, watch
 from tests.browser.test_triage_flow import chromium_page
-from tests.factories import CategoryFactory, mention_payload
+from tests.factories import mention_payload
 
 pytestmark = pytest.mark.browser
+PRODUCT = "x2-blender"
 HOLDING = "We are aware of the reports about the X2 blender and are looking into them urgently. More soon."
 
 
 @pytest.fixture
-def kettle_incident(transactional_db: Any, pr_user: Any, manager: Any, integration: Any) -> Incident:
+def crisis_plan(transactional_db: Any, pr_user: Any, manager: Any) -> None:
+    """Full sign-off for crisis-tier replies, a hand-posted X account and an approved holding statement."""
     sign_off_chain(rules=[(Tier.CRISIS, "")])
     SocialAccount.objects.create(name="BlenderCo on X", platform="x", handle="blenderco", publisher="manual")
-    cast(Category, CategoryFactory(name="Complaint", slug="complaint", tier=Tier.ROUTINE))
     holding = template_services.template_create(
-        actor=pr_user, name="Holding statement", kind="holding_statement", body=HOLDING, platforms=["x"]
+        actor=pr_user, name="Holding statement", kind="holding_statement", body=HOLDING
     )
     version = TemplateVersion.objects.get(template=holding, status="draft")
     template_services.template_version_approve(actor=manager, version_id=version.pk)
-    (result,) = mentions_ingest(
-        items=[mention_payload("viral", author_handle="tim", text="Blenders are exploding all over TikTok")],
-        actor=integration,
-        actor_label="listening tool",
+
+
+def post_burst(base_url: str, integration: Any, count: int) -> None:
+    """A listening tool pushes `count` angry posts about one product through the REST API."""
+    secret = api_token_create(user=integration, name="listening").secret
+    now = timezone.now()
+    body = [
+        mention_payload(
+            f"burst-{n}",
+            author_handle=f"angry{n}",
+            text=f"My {PRODUCT} blender exploded, this is dangerous!",
+            sentiment="negative",
+            products=[PRODUCT],
+            posted_at=now.isoformat(),
+        )
+        for n in range(count)
+    ]
+    request = urllib.request.Request(  # noqa: S310 - the live test server, http only
+        f"{base_url}/api/v1/mentions/",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Token {secret}"},
     )
-    assert result.incident_id is not None
-    return Incident.objects.get(pk=result.incident_id)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the live test server
+        assert response.status == 200
 
 
 def test_crisis_mode_limits_who_publishes(
     live_server: Any,
-    kettle_incident: Incident,
+    crisis_plan: None,
+    integration: Any,
     manager: Any,
     responder: Any,
     spokesperson: Any,
@@ -53,16 +77,23 @@ def test_crisis_mode_limits_who_publishes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     SHOTS.mkdir(exist_ok=True)
-    incident, base = kettle_incident, live_server.url
+    base = live_server.url
+    # A burst of negative mentions about one product arrives over the API; the detector (beat runs it
+    # every 10 seconds) flags the surge and opens its incident.
+    post_burst(base, integration, 15)
+    assert spikes_detect(now=timezone.now()) == 1
+    incident = Incident.objects.get(thread_key=surge_thread_key(PRODUCT))
+    assert incident.priority == "high" and incident.title == f"Surge: {PRODUCT}"
     errors: list[str] = []
     with chromium_page(monkeypatch) as page:
         browser = page.context.browser
         assert browser is not None
         watch(page, errors)
 
-        # The manager switches crisis mode on from the incident, naming the holding statement.
+        # The manager opens the surge incident and switches crisis mode on from it.
         sign_in(page, base, manager.username)
         page.goto(f"{base}/incidents/{incident.pk}/")
+        expect(page.locator("#surge")).to_contain_text(f"Surge: {PRODUCT}")
         page.locator("#crisis-on-link").click()
         page.get_by_label("Reason").fill("Exploding blender videos going viral")
         page.get_by_label("Holding statement", exact=True).select_option(label="Holding statement")
