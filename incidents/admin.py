@@ -1,12 +1,15 @@
-"""Read-mostly admin views of incidents, mentions and the notification outbox; changes go through the
-app's services."""
+"""Read-mostly admin views of incidents, mentions, evidence and the notification outbox; changes go
+through the app's services."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from incidents.models import Incident, Mention, Notification, TimelineEvent
+from incidents import policies
+from incidents.models import EvidenceCapture, Incident, Mention, Notification, TimelineEvent
+from incidents.services.evidence import evidence_delete
 
 
 @admin.register(Incident)
@@ -87,3 +90,38 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(EvidenceCapture)
+class EvidenceCaptureAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "mention_id",
+        "incident_id",
+        "captured_by_label",
+        "captured_at",
+        "is_held",
+        "sha256",
+    ]
+    list_filter = ["is_held"]
+    readonly_fields = [f.name for f in EvidenceCapture._meta.fields if f.name != "id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Nobody deletes a capture on legal hold; a list page asks without an object.
+        if isinstance(obj, EvidenceCapture) and obj.is_held:
+            return False
+        return policies.can(user=request.user, action="evidence.delete")
+
+    def delete_model(self, request: HttpRequest, obj: EvidenceCapture) -> None:
+        evidence_delete(actor=request.user, capture_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EvidenceCapture]) -> None:
+        for capture_id in queryset.values_list("pk", flat=True):
+            evidence_delete(actor=request.user, capture_id=capture_id)

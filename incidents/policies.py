@@ -57,6 +57,11 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "approval.manage": frozenset({R.ADMIN}),
     # the checklist questions each high-priority and crisis category asks
     "checklist.manage": frozenset({R.ADMIN}),
+    # evidence: capturing a mention (and screenshots), reading it, legal hold, deleting what is not held
+    "evidence.capture": frozenset({R.RESPONDER, R.PR, R.LEGAL, R.MANAGER, R.ADMIN}),
+    "evidence.view": frozenset({R.LEGAL, R.MANAGER, R.ADMIN, R.PR}),
+    "evidence.hold": frozenset({R.LEGAL, R.ADMIN}),
+    "evidence.delete": frozenset({R.ADMIN}),
     # who has access to the brand's accounts; offboarding a user
     "access.view": frozenset({R.MANAGER, R.ADMIN}),
     "access.manage": frozenset({R.ADMIN}),

@@ -1,10 +1,10 @@
 """Browser routes of the incidents app: the triage queue, saved views, the incident page and its
-POST actions (merging duplicates too), replies with their composer and actions, and the approval inbox
-(each answers a page, or an htmx partial when htmx asks)."""
+POST actions (merging duplicates and capturing evidence too), replies with their composer and actions,
+and the approval inbox (each answers a page, or an htmx partial when htmx asks)."""
 
 from django.urls import path
 
-from incidents.views import crisis, incident, merge, notifications, queue
+from incidents.views import crisis, evidence, incident, merge, notifications, queue
 from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
@@ -36,6 +36,10 @@ urlpatterns = [
         "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
     ),
     path("incidents/<int:incident_id>/merge/", merge.incident_merge, name="incident_merge"),
+    path("mentions/<int:mention_id>/evidence/", evidence.evidence_capture, name="evidence_capture"),
+    path("evidence/<int:capture_id>/hold/", evidence.evidence_hold, name="evidence_hold"),
+    path("evidence/<int:capture_id>/release/", evidence.evidence_release, name="evidence_release"),
+    path("evidence/<int:capture_id>/export/", evidence.evidence_export, name="evidence_export"),
     path("merges/<int:merge_id>/undo/", merge.merge_undo, name="merge_undo"),
     path("incidents/<int:incident_id>/replies/", card.reply_card, name="reply_card"),
     path("incidents/<int:incident_id>/replies/live/", card.reply_live, name="reply_live"),

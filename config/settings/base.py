@@ -179,6 +179,8 @@ FIREBREAK_MENTION_BATCH_MAX = 500
 FIREBREAK_WEBHOOK_MAX_AGE_SECONDS = env_int("FIREBREAK_WEBHOOK_MAX_AGE_SECONDS", 300)
 FIREBREAK_AUTO_CLOSE_AFTER_HOURS = env_int("FIREBREAK_AUTO_CLOSE_AFTER_HOURS", 168)
 FIREBREAK_QUEUE_REFRESH_SECONDS = env_int("FIREBREAK_QUEUE_REFRESH_SECONDS", 15)
+# The largest screenshot one evidence capture accepts, in bytes (5 MiB).
+FIREBREAK_EVIDENCE_MAX_BYTES = env_int("FIREBREAK_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
 # The SLA sweeper: how many due clocks one transaction claims, and how late a due moment may be
 # before /healthz reports the engine as unhealthy.
 FIREBREAK_SLA_SWEEP_BATCH = env_int("FIREBREAK_SLA_SWEEP_BATCH", 500)

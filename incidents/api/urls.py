@@ -2,6 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from incidents.api.crisis import CrisisEndView, CrisisRenewView, CrisisView
+from incidents.api.evidence import (
+    EvidenceCaptureView,
+    EvidenceDetailView,
+    EvidenceExportView,
+    EvidenceHoldView,
+    EvidenceReleaseView,
+)
 from incidents.api.replies import ReplyViewSet
 from incidents.api.views import (
     CategoryViewSet,
@@ -22,6 +29,11 @@ urlpatterns = [
     path("crisis/end/", CrisisEndView.as_view(), name="crisis-end"),
     path("mentions/", MentionIntakeView.as_view(), name="mention-intake"),
     path("hooks/mentions/", MentionWebhookView.as_view(), name="mention-webhook"),
+    path("mentions/<int:mention_id>/evidence/", EvidenceCaptureView.as_view(), name="evidence-capture"),
+    path("evidence/<int:capture_id>/", EvidenceDetailView.as_view(), name="evidence-detail"),
+    path("evidence/<int:capture_id>/hold/", EvidenceHoldView.as_view(), name="evidence-hold"),
+    path("evidence/<int:capture_id>/release/", EvidenceReleaseView.as_view(), name="evidence-release"),
+    path("evidence/<int:capture_id>/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("merges/<int:merge_id>/undo/", MergeUndoView.as_view(), name="merge-undo"),
     *router.urls,
 ]

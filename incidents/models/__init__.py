@@ -1,6 +1,6 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
-response-time clocks, checklist answers, the notification outbox, replies with their approvals and merges
-of duplicates."""
+response-time clocks, checklist answers, captured evidence, the notification outbox, replies with their
+approvals and merges of duplicates."""
 
 from incidents.models.checklists import ChecklistAnswer
 from incidents.models.clocks import (
@@ -27,6 +27,7 @@ from incidents.models.core import (
     TimelineEvent,
 )
 from incidents.models.crisis import CrisisMode
+from incidents.models.evidence import EvidenceCapture, EvidenceItem, EvidenceItemKind
 from incidents.models.merges import UNDO_WINDOW, IncidentMerge
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
 from incidents.models.replies import (
@@ -59,6 +60,9 @@ __all__ = [
     "CrisisMode",
     "DecisionKind",
     "EventKind",
+    "EvidenceCapture",
+    "EvidenceItem",
+    "EvidenceItemKind",
     "FiringKind",
     "Incident",
     "IncidentMerge",

@@ -240,6 +240,10 @@ class EventKind(models.TextChoices):
     MERGE_UNDONE = "merge_undone", "Merge undone"
     ANSWERED = "answered", "Checklist answered"
     SURGE_DETECTED = "surge_detected", "Surge of negative mentions"
+    EVIDENCE_CAPTURED = "evidence_captured", "Evidence captured"
+    EVIDENCE_HELD = "evidence_held", "Evidence put on legal hold"
+    EVIDENCE_RELEASED = "evidence_released", "Legal hold released"
+    EVIDENCE_DELETED = "evidence_deleted", "Evidence deleted"
 
 
 class TimelineEvent(models.Model):

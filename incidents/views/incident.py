@@ -20,7 +20,8 @@ from config.errors import NotFound, PermissionRefused, ValidationFailed
 from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
 from incidents import checklist_selectors, forms, policies, selectors, spike_selectors
 from incidents.clock_selectors import incident_clocks_prefetch, incident_get_with_clocks
-from incidents.models import Incident, IncidentStatus
+from incidents.evidence_selectors import evidence_list_for_incident
+from incidents.models import EventKind, Incident, IncidentStatus
 from incidents.presenters import (
     ClockView,
     assignee_phrase,
@@ -67,6 +68,9 @@ def incident_context(
     similar = selectors.incident_similar_to(user=user, incident=incident) if incident.is_open else []
     # Only a timeline with merges on it can offer to undo one.
     merged = any(e.kind in MERGE_EVENTS for e in events)
+    # Only a timeline with a capture on it has evidence to list (no query otherwise).
+    captured = any(e.kind == EventKind.EVIDENCE_CAPTURED for e in events)
+    evidence = evidence_list_for_incident(user=user, incident_id=incident.pk) if captured else []
     undoable = selectors.merges_undoable(incident_id=incident.pk, now=timezone.now()) if merged else {}
     # Only high-priority and crisis categories ask these questions (two queries then, none otherwise).
     checklist = checklist_selectors.incident_checklist(incident_id=incident.pk, category=incident.category)
@@ -78,6 +82,7 @@ def incident_context(
         "clocks": clocks,
         "sla_refresh_seconds": settings.FIREBREAK_QUEUE_REFRESH_SECONDS,
         "mentions": list(incident.mentions.all()),
+        "evidence": evidence,
         "timeline": [timeline_entry(e, names, people) for e in events],
         "similar": similar,
         "checklist": checklist,
@@ -126,7 +131,7 @@ def incident_detail(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     return response
 
 
-def _after_change(request: HtmxHttpRequest, incident_id: int, message: str) -> HttpResponse:
+def after_change(request: HtmxHttpRequest, incident_id: int, message: str) -> HttpResponse:
     """A queue row posts for its row, the incident page for its panels, a plain form for a redirect."""
     flash = [("success", message)]
     target = request.htmx.target if request.htmx else None
@@ -158,7 +163,7 @@ def incident_assign(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     services.incident_assign(actor=request.user, incident_id=incident_id, assignee=assignee)
     who = assignee_phrase(assignee, viewer=request.user)
     message = f"#{incident_id} unassigned." if assignee is None else f"#{incident_id} assigned to {who}."
-    return _after_change(request, incident_id, message)
+    return after_change(request, incident_id, message)
 
 
 @team_view("incident.categorize")
@@ -166,7 +171,7 @@ def incident_assign(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
 def incident_categorize(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     category = valid_data(forms.CategoryForm(request.POST))["category"]
     services.incident_categorize(actor=request.user, incident_id=incident_id, category=category)
-    return _after_change(
+    return after_change(
         request, incident_id, f"#{incident_id} category set to {category.name if category else 'none'}."
     )
 
@@ -176,7 +181,7 @@ def incident_categorize(request: HtmxHttpRequest, incident_id: int) -> HttpRespo
 def incident_prioritize(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     priority = valid_data(forms.PriorityForm(request.POST))["priority"]
     services.incident_set_priority(actor=request.user, incident_id=incident_id, priority=priority)
-    return _after_change(request, incident_id, f"#{incident_id} priority set to {Priority(priority).label}.")
+    return after_change(request, incident_id, f"#{incident_id} priority set to {Priority(priority).label}.")
 
 
 @team_view("incident.edit")
@@ -184,7 +189,7 @@ def incident_prioritize(request: HtmxHttpRequest, incident_id: int) -> HttpRespo
 def incident_status(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     status = valid_data(forms.StatusForm(request.POST))["status"]
     services.incident_set_status(actor=request.user, incident_id=incident_id, status=status)
-    return _after_change(
+    return after_change(
         request, incident_id, f"#{incident_id} is now {IncidentStatus(status).label.lower()}."
     )
 
@@ -194,7 +199,7 @@ def incident_status(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
 def incident_edit(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     data = valid_data(forms.DetailsForm(request.POST))
     services.incident_update_details(actor=request.user, incident_id=incident_id, **data)
-    return _after_change(request, incident_id, f"#{incident_id} details saved.")
+    return after_change(request, incident_id, f"#{incident_id} details saved.")
 
 
 @team_view("incident.resolve")
@@ -202,7 +207,7 @@ def incident_edit(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
 def incident_resolve(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     note = valid_data(forms.NoteForm(request.POST))["note"]
     services.incident_resolve(actor=request.user, incident_id=incident_id, note=note)
-    return _after_change(request, incident_id, f"#{incident_id} resolved.")
+    return after_change(request, incident_id, f"#{incident_id} resolved.")
 
 
 @team_view("incident.reopen")
@@ -210,7 +215,7 @@ def incident_resolve(request: HtmxHttpRequest, incident_id: int) -> HttpResponse
 def incident_reopen(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     note = valid_data(forms.NoteForm(request.POST))["note"]
     services.incident_reopen(actor=request.user, incident_id=incident_id, note=note)
-    return _after_change(request, incident_id, f"#{incident_id} reopened.")
+    return after_change(request, incident_id, f"#{incident_id} reopened.")
 
 
 @team_view("incident.respond")
@@ -218,14 +223,14 @@ def incident_reopen(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
 def incident_respond(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     note = valid_data(forms.NoteForm(request.POST))["note"]
     services.incident_respond(actor=request.user, incident_id=incident_id, note=note)
-    return _after_change(request, incident_id, f"Response logged on #{incident_id}.")
+    return after_change(request, incident_id, f"Response logged on #{incident_id}.")
 
 
 @team_view("incident.acknowledge")
 @require_POST
 def incident_acknowledge(request: HtmxHttpRequest, incident_id: int) -> HttpResponse:
     services.incident_acknowledge(actor=request.user, incident_id=incident_id)
-    return _after_change(request, incident_id, f"#{incident_id} acknowledged; pending escalations stopped.")
+    return after_change(request, incident_id, f"#{incident_id} acknowledged; pending escalations stopped.")
 
 
 @team_view("incident.identify")
