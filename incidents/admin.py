@@ -3,7 +3,7 @@ through the app's services."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -123,5 +123,9 @@ class EvidenceCaptureAdmin(admin.ModelAdmin):
         evidence_delete(actor=request.user, capture_id=obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EvidenceCapture]) -> None:
-        for capture_id in queryset.values_list("pk", flat=True):
+        # The bulk action skips captures on legal hold (and says so) rather than failing half-way.
+        for capture_id in queryset.filter(is_held=False).values_list("pk", flat=True):
             evidence_delete(actor=request.user, capture_id=capture_id)
+        held = queryset.filter(is_held=True).count()
+        if held:
+            self.message_user(request, f"{held} capture(s) on legal hold were not deleted.", messages.WARNING)
