@@ -62,6 +62,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "evidence.view": frozenset({R.LEGAL, R.MANAGER, R.ADMIN, R.PR}),
     "evidence.hold": frozenset({R.LEGAL, R.ADMIN}),
     "evidence.delete": frozenset({R.ADMIN}),
+    # moderation: acting on a mention under the community guidelines; editing the guidelines
+    "mention.moderate": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN}),
+    "moderation.manage": frozenset({R.ADMIN}),
     # who has access to the brand's accounts; offboarding a user
     "access.view": frozenset({R.MANAGER, R.ADMIN}),
     "access.manage": frozenset({R.ADMIN}),

@@ -4,7 +4,7 @@ and the approval inbox (each answers a page, or an htmx partial when htmx asks).
 
 from django.urls import path
 
-from incidents.views import crisis, evidence, incident, merge, notifications, queue
+from incidents.views import crisis, evidence, incident, merge, moderation, notifications, queue
 from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("incidents/<int:incident_id>/merge/", merge.incident_merge, name="incident_merge"),
     path("mentions/<int:mention_id>/evidence/", evidence.evidence_capture, name="evidence_capture"),
+    path("mentions/<int:mention_id>/moderate/", moderation.mention_moderate, name="mention_moderate"),
     path("evidence/<int:capture_id>/hold/", evidence.evidence_hold, name="evidence_hold"),
     path("evidence/<int:capture_id>/release/", evidence.evidence_release, name="evidence_release"),
     path("evidence/<int:capture_id>/export/", evidence.evidence_export, name="evidence_export"),

@@ -38,6 +38,7 @@ from protocols.models import (
     EscalationStep,
     Holiday,
     IntakeSource,
+    ModerationRule,
     OffboardingChecklist,
     OffboardingItem,
     OpeningHours,
@@ -726,3 +727,13 @@ class SpikeSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ModerationRule)
+class ModerationRuleAdmin(admin.ModelAdmin):
+    """The community guidelines: active rules are published, in position order, at /community-guidelines/."""
+
+    list_display = ("title", "action", "position", "is_active")
+    list_editable = ("position", "is_active")
+    list_filter = ("action", "is_active")
+    search_fields = ("title", "description")

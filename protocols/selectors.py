@@ -1,5 +1,6 @@
 """Reads of the response plan: a user's roles, categories, triage rules, SLA policies, approval chains
-and rules, social accounts, tokens, and who has access to the accounts (grants, offboarding, audit)."""
+and rules, social accounts, tokens, and who has access to the accounts (grants, offboarding,
+audit), and the community guidelines."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from protocols.models import (
     Category,
     EscalationChain,
     EscalationStep,
+    ModerationRule,
     OffboardingChecklist,
     OffboardingItem,
     Priority,
@@ -55,6 +57,11 @@ def user_roles(*, user: Any) -> frozenset[str]:
 def forget_user_roles(*, user: Any) -> None:
     if hasattr(user, _ROLES_ATTR):
         delattr(user, _ROLES_ATTR)
+
+
+def moderation_rule_list() -> QuerySet[ModerationRule]:
+    """The active rules of the community guidelines, in their published order."""
+    return ModerationRule.objects.filter(is_active=True).order_by("position", "id")
 
 
 def category_list(*, include_inactive: bool = False) -> QuerySet[Category]:

@@ -1,5 +1,6 @@
 """Browser pages of the protocols app: a user's own API tokens (the secret shown once, in the answer to
-the POST that created it) and who has access to the brand's accounts, with the offboarding checklists."""
+the POST that created it), who has access to the brand's accounts, with the offboarding checklists, and
+the public community guidelines."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from incidents import policies
 from protocols.selectors import (
     api_token_get_own,
     api_token_list,
+    moderation_rule_list,
     offboarding_checklist_list,
     social_account_access_registry,
 )
@@ -121,3 +123,8 @@ def access_revoke(request: HttpRequest, access_id: int) -> HttpResponse:
     grant = social_account_access_revoke(actor=request.user, access_id=access_id)
     messages.success(request, f"Revoked {grant.user.get_username()}'s access to {grant.account.name}.")
     return redirect("protocols:access")
+
+
+def community_guidelines(request: HttpRequest) -> HttpResponse:
+    """Public (no sign-in): what the brand's community may post and what happens when it does not."""
+    return render(request, "protocols/community_guidelines.html", {"rules": list(moderation_rule_list())})

@@ -164,6 +164,8 @@ SPECTACULAR_SETTINGS = {
         "ReplyStateEnum": "incidents.models.ReplyState",
         "PublishStatusEnum": "incidents.models.PublishStatus",
         "DecisionKindEnum": "incidents.models.DecisionKind",
+        "ModerationActionKindEnum": "protocols.models.ModerationActionKind",
+        "ModerationOutcomeEnum": "incidents.models.ModerationOutcome",
         "TemplateKindEnum": "templates_app.models.TemplateKind",
         "TemplateStatusEnum": "templates_app.models.TemplateStatus",
         "FaqKindEnum": "templates_app.models.FaqKind",

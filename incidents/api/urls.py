@@ -9,6 +9,7 @@ from incidents.api.evidence import (
     EvidenceHoldView,
     EvidenceReleaseView,
 )
+from incidents.api.moderation import MentionModerateView
 from incidents.api.replies import ReplyViewSet
 from incidents.api.views import (
     CategoryViewSet,
@@ -30,6 +31,7 @@ urlpatterns = [
     path("mentions/", MentionIntakeView.as_view(), name="mention-intake"),
     path("hooks/mentions/", MentionWebhookView.as_view(), name="mention-webhook"),
     path("mentions/<int:mention_id>/evidence/", EvidenceCaptureView.as_view(), name="evidence-capture"),
+    path("mentions/<int:mention_id>/moderate/", MentionModerateView.as_view(), name="mention-moderate"),
     path("evidence/<int:capture_id>/", EvidenceDetailView.as_view(), name="evidence-detail"),
     path("evidence/<int:capture_id>/hold/", EvidenceHoldView.as_view(), name="evidence-hold"),
     path("evidence/<int:capture_id>/release/", EvidenceReleaseView.as_view(), name="evidence-release"),

@@ -1,6 +1,6 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
 response-time clocks, checklist answers, captured evidence, the notification outbox, replies with their
-approvals and merges of duplicates."""
+approvals, merges of duplicates and moderation actions."""
 
 from incidents.models.checklists import ChecklistAnswer
 from incidents.models.clocks import (
@@ -29,6 +29,7 @@ from incidents.models.core import (
 from incidents.models.crisis import CrisisMode
 from incidents.models.evidence import EvidenceCapture, EvidenceItem, EvidenceItemKind
 from incidents.models.merges import UNDO_WINDOW, IncidentMerge
+from incidents.models.moderation import ONCE_ONLY_ACTIONS, ModerationAction, ModerationOutcome
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
 from incidents.models.replies import (
     EDITABLE_STATES,
@@ -47,6 +48,7 @@ __all__ = [
     "EDITABLE_STATES",
     "IS_OPEN",
     "LIVE_CLOCK",
+    "ONCE_ONLY_ACTIONS",
     "OPEN_STATUSES",
     "OPEN_STATUS_VALUES",
     "REVIEW_STATES",
@@ -69,6 +71,8 @@ __all__ = [
     "IncidentStatus",
     "Mention",
     "MentionBucket",
+    "ModerationAction",
+    "ModerationOutcome",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",

@@ -244,6 +244,7 @@ class EventKind(models.TextChoices):
     EVIDENCE_HELD = "evidence_held", "Evidence put on legal hold"
     EVIDENCE_RELEASED = "evidence_released", "Legal hold released"
     EVIDENCE_DELETED = "evidence_deleted", "Evidence deleted"
+    MODERATED = "moderated", "Mention moderated"
 
 
 class TimelineEvent(models.Model):

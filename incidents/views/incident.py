@@ -37,8 +37,8 @@ from incidents.services import checklists as checklist_services
 from incidents.services import incidents as services
 from incidents.views.queue import row_context
 from incidents.views.replies.card import reply_area_context
-from protocols.models import Priority
-from protocols.selectors import category_list
+from protocols.models import ModerationActionKind, Priority
+from protocols.selectors import category_list, moderation_rule_list
 
 
 def _clocks(incident: Incident, events: list[Any]) -> tuple[list[ClockView], dict[int, str]]:
@@ -71,6 +71,12 @@ def incident_context(
     # Only a timeline with a capture on it has evidence to list (no query otherwise).
     captured = any(e.kind == EventKind.EVIDENCE_CAPTURED for e in events)
     evidence = evidence_list_for_incident(user=user, incident_id=incident.pk) if captured else []
+    # Only a timeline with a moderation on it has past actions to list under its mentions.
+    moderated = any(e.kind == EventKind.MODERATED for e in events)
+    mention_rows = incident.mentions.all()
+    if moderated:
+        mention_rows = mention_rows.prefetch_related("moderation_actions__rule")
+    mentions = list(mention_rows)
     undoable = selectors.merges_undoable(incident_id=incident.pk, now=timezone.now()) if merged else {}
     # Only high-priority and crisis categories ask these questions (two queries then, none otherwise).
     checklist = checklist_selectors.incident_checklist(incident_id=incident.pk, category=incident.category)
@@ -81,7 +87,12 @@ def incident_context(
         "incident": incident,
         "clocks": clocks,
         "sla_refresh_seconds": settings.FIREBREAK_QUEUE_REFRESH_SECONDS,
-        "mentions": list(incident.mentions.all()),
+        "mentions": mentions,
+        "moderated": moderated,
+        "moderation_rules": list(moderation_rule_list())
+        if mentions and "mention.moderate" in allowed
+        else [],
+        "moderation_actions": ModerationActionKind.choices,
         "evidence": evidence,
         "timeline": [timeline_entry(e, names, people) for e in events],
         "similar": similar,

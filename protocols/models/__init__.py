@@ -1,6 +1,6 @@
 """The written response plan as data (see each module): roles, categories and their checklists, triage,
 SLA policies and calendars, escalation and approval chains, social accounts and the credentials other
-systems use."""
+systems use; the community guidelines (moderation rules)."""
 
 from protocols.models.access import (
     AccessAuditAction,
@@ -20,6 +20,7 @@ from protocols.models.approvals import (
     ApprovalStep,
 )
 from protocols.models.checklists import CHECKLIST_TIERS, AnswerKind, ChecklistQuestion
+from protocols.models.moderation import ModerationActionKind, ModerationRule
 from protocols.models.plan import (
     ApiToken,
     BusinessCalendar,
@@ -66,6 +67,8 @@ __all__ = [
     "EscalationTrigger",
     "Holiday",
     "IntakeSource",
+    "ModerationActionKind",
+    "ModerationRule",
     "OffboardingChecklist",
     "OffboardingItem",
     "OffboardingItemKind",
