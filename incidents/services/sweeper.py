@@ -366,7 +366,7 @@ def _act(incident: Incident, clock: SlaClock, step: dict[str, Any], now: datetim
         if not already_on:
             crisis_start(
                 actor=None,
-                reason=f"#{incident.pk} {incident.title}: {clock.chain_name} escalation",
+                reason=f"Escalation step of {clock.chain_name!r} on #{incident.pk} {incident.title}",
                 incident_id=incident.pk,
             )
 
