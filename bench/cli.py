@@ -26,6 +26,7 @@ from bench.queuepage import queue_pages
 from bench.report import Outcome, write_json
 from bench.server import gunicorn
 from bench.sla import engine_digest, sla_backlog, sla_lag, sla_memory, sla_tick_idle
+from bench.spikes import spike_counting, spike_detection
 
 BENCHMARKS = (
     "queue",
@@ -37,6 +38,8 @@ BENCHMARKS = (
     "sla_backlog",
     "sla_tick",
     "sla_memory",
+    "spike_counting",
+    "spike_detection",
 )
 REFERENCE_INCIDENTS = 1_000_000
 QUICK_INCIDENTS = 20_000
@@ -266,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
             done(attempt("sla_backlog", lambda: sla_backlog(ctx)))
         if "sla_memory" in selected:
             done(attempt("sla_memory", lambda: sla_memory(ctx)))
+        if "spike_counting" in selected:
+            env.vacuum_analyze([], checkpoint=True)
+            done(attempt("spike_counting", lambda: spike_counting(ctx)))
+        if "spike_detection" in selected:
+            done(attempt("spike_detection", lambda: spike_detection(ctx)))
     finally:
         log("cleaning up: removing the rows this run ingested, VACUUM ANALYZE")
         try:

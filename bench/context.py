@@ -55,6 +55,20 @@ class Params:
     sla_memory_small: int = 10_000
     sla_memory_firing: int = 200  # deadlines that fire in both memory runs, so both ran the sweep
     sla_memory_ticks: int = 10  # ticks after those fired before memory is read
+    # spike detection (bench/spikes.py)
+    spike_counting_duration: float = 20.0
+    spike_counting_max_batches: int = 200
+    spike_series: int = 2000
+    spike_rate_low: float = 5.0  # negative mentions per minute, log-uniform between low and high
+    spike_rate_high: float = 60.0
+    spike_gamma_shape: float = 25.0  # per-minute rate noise: CV 1/sqrt(shape) on top of Poisson
+    spike_surge_share: float = 0.5
+    spike_surge_factor: float = 3.0
+    spike_surge_minutes: int = 10
+    spike_surge_earliest_min: float = 5.0  # surge starts, minutes into the watched stretch
+    spike_surge_latest_min: float = 18.0
+    spike_eval_minutes: int = 30
+    spike_step_seconds: int = 10  # the detector's beat interval
 
     @classmethod
     def quick_preset(cls) -> Params:
@@ -83,6 +97,9 @@ class Params:
             sla_memory_small=500,
             sla_memory_firing=20,
             sla_memory_ticks=2,
+            spike_counting_duration=4.0,
+            spike_counting_max_batches=30,
+            spike_series=200,
         )
 
 

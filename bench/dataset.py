@@ -672,7 +672,8 @@ def unfilled_columns(env: BenchEnv) -> list[str]:
     filled = {
         # sla_state/sla_due_at: the dataset has no SLA clocks (the SLA benchmarks load their own), and
         # "none"/NULL is what incident_sla_sync gives an incident without clocks; acknowledged_at is set
-        # only by the explicit acknowledge action.
+        # only by the explicit acknowledge action; merged_into/merged_at are NULL for an incident never
+        # merged (the dataset has no merges).
         "incidents_incident": {
             *_names(STAGE_COLUMNS),
             "urgency_rank",
@@ -680,6 +681,8 @@ def unfilled_columns(env: BenchEnv) -> list[str]:
             "sla_state",
             "sla_due_at",
             "acknowledged_at",
+            "merged_into_id",
+            "merged_at",
         },
         "incidents_mention": set(_names(MENTION_COPY_COLUMNS)),
         "incidents_timelineevent": set(_names(EVENT_COLUMNS)),
@@ -778,6 +781,9 @@ def cleanup(env: BenchEnv, info: dict[str, Any]) -> int:
             removed += cur.rowcount
             touched = sorted({i for (i,) in cur.fetchall() if i is not None and i <= ids["incident"]})
             cur.execute("DELETE FROM incidents_incident WHERE id > %s", (ids["incident"],))
+            removed += cur.rowcount
+            # The dataset holds no per-minute counts: every bucket row is what benchmark intake added.
+            cur.execute("DELETE FROM incidents_mentionbucket")
             removed += cur.rowcount
             if touched:
                 # Dataset incidents that received benchmark mentions get their count and last mention

@@ -14,6 +14,9 @@ from incidents.services.spikes import SURGE_PREFIX
 from protocols.models import Sentiment
 
 CHART_MINUTES = 120
+# The chart is drawn around the surge, not around the moment the page is read: the two hours that end
+# half an hour after the latest detection (or now, if that is sooner).
+CHART_AFTER = timedelta(minutes=30)
 EXAMPLES_SHOWN = 20
 
 
@@ -69,4 +72,17 @@ def surge_evidence(
     examples = (
         list(Mention.objects.filter(pk__in=ids).order_by("-posted_at", "-id")[:EXAMPLES_SHOWN]) if ids else []
     )
-    return SurgeEvidence(tag=tag, minutes=tag_volume(tag=tag, until=now), latest=latest, examples=examples)
+    return SurgeEvidence(
+        tag=tag,
+        minutes=tag_volume(tag=tag, until=_chart_end(detections, now), minutes=CHART_MINUTES),
+        latest=latest,
+        examples=examples,
+    )
+
+
+def _chart_end(detections: Sequence[TimelineEvent], now: datetime) -> datetime:
+    """The chart's last minute: half an hour past the latest detection, never later than now."""
+    windows = [str(e.after["window_start"]) for e in detections if e.after.get("window_start")]
+    if not windows:
+        return now
+    return min(now, max(datetime.fromisoformat(w) for w in windows) + CHART_AFTER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.models import EventKind, Incident, MentionBucket, Notification
 from incidents.services.ingestion import mentions_ingest
-from incidents.services.spikes import spikes_detect
+from incidents.services.spikes import baseline_of, spikes_detect
 from incidents.tasks import spikes_detect as spikes_detect_task
 from tests.factories import mention_payload
 from tests.sla import T0, at
@@ -76,6 +77,31 @@ def test_a_threefold_surge_is_flagged_within_one_bucket_and_ten_seconds() -> Non
     event = incident.timeline.get(kind=EventKind.SURGE_DETECTED)
     assert event.after["tag"] == TAG and event.after["baseline_per_minute"] == 6.0
     assert event.after["rate_per_minute"] >= 18 and event.after["factor"] == 3.0
+
+
+def test_a_surge_no_single_minute_shows_is_flagged_once_two_minutes_make_it_clear() -> None:
+    fill(T0 - timedelta(hours=6), [5] * (6 * 60))  # a steady product: 5 a minute
+    fill(T0, [13])  # 2.6 times: one minute alone is not enough ...
+    assert spikes_detect(now=T0 + timedelta(seconds=59)) == 0
+    fill(T0 + timedelta(minutes=1), [13])  # ... but two such minutes in a row are
+    assert spikes_detect(now=T0 + timedelta(minutes=1, seconds=59)) == 1
+    event = surges().get().timeline.get(kind=EventKind.SURGE_DETECTED)
+    assert event.after["span_minutes"] == 2 and event.after["count"] == 26
+    assert event.after["rate_per_minute"] == 13.0 and "over 2 min" in event.note
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_baseline_is_the_median_and_mad_of_every_minute_zeros_included(seed: int) -> None:
+    rng = random.Random(seed)
+    minutes = [rng.choice([0, 0, 1, 2, 3, 5, 8, 13]) for _ in range(rng.randint(5, 400))]
+    histogram: dict[int, int] = {}
+    for n in minutes:
+        if n:  # intake stores no row for a minute without mentions
+            histogram[n] = histogram.get(n, 0) + 1
+    median = statistics.median(minutes)
+    baseline = baseline_of(histogram, minutes=len(minutes))
+    assert baseline.median == median
+    assert baseline.mad == statistics.median(abs(n - median) for n in minutes)
 
 
 def test_a_week_of_noise_around_six_a_minute_never_flags() -> None:
@@ -154,6 +180,10 @@ def test_a_surge_opens_one_incident_updates_it_and_notifies_pr_and_managers_once
         page = client.get(f"/incidents/{incident.pk}/").content.decode()
     assert "<svg" in page and 'class="negative"' in page
     assert f'id="surge-mention-{detections[0].after["mention_ids"][0]}"' in page
+    # Read the next day, the chart still shows the surge, not the quiet hours before the reader came.
+    with at(T0 + timedelta(days=1)):
+        later = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f"{T0 + timedelta(minutes=16):%H:%M} UTC: 20 negative of 20" in later
 
 
 def test_intake_counts_each_batch_in_one_statement(integration: Any) -> None:
