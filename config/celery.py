@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # Moderation actions a webhook bridge performs: retries, and any whose queued task was lost.
+    "perform-due-moderation": {
+        "task": "incidents.tasks.moderation_perform_due",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
     # Spike detection reads the per-minute counts intake keeps; a surge flags within its minute + 10 s.
     "detect-spikes": {
         "task": "incidents.tasks.spikes_detect",

@@ -123,6 +123,25 @@ def replies_publish_due() -> int:
     return len(ids)
 
 
+@shared_task(name="incidents.tasks.moderation_perform_attempt", ignore_result=True)
+def moderation_perform_attempt(action_id: int) -> str:
+    """One attempt to have the bridge perform a moderation action; idempotent (one not due does nothing)."""
+    from incidents.services.moderation import moderation_perform_attempt as attempt
+
+    return attempt(action_id=action_id)
+
+
+@shared_task(name="incidents.tasks.moderation_perform_due", ignore_result=True)
+def moderation_perform_due() -> int:
+    from incidents.services.moderation import moderation_perform_attempt as attempt
+    from incidents.services.moderation import moderation_perform_due as due
+
+    ids = due(now=timezone.now())
+    for action_id in ids:
+        attempt(action_id=action_id)
+    return len(ids)
+
+
 @shared_task(name="incidents.tasks.spikes_detect", ignore_result=True)
 def spikes_detect() -> int:
     """Beat sends this every 10 seconds. Idempotent: a flagged window is recorded once per surge incident

@@ -42,8 +42,10 @@ class MentionModerateView(APIView):
         summary="Moderate a mention",
         description=(
             "Records the action under a rule of the community guidelines. Hide and remove capture the "
-            "mention as evidence first. A webhook account's bridge is asked to do it (outcome `performed` "
-            "or `failed`); other accounts get `recorded_only`: do it on the platform by hand."
+            "mention as evidence first. A webhook account's bridge is asked to do it after the request "
+            "commits: the answer says `pending`, and the action's outcome becomes `performed` or `failed` "
+            "(retried with backoff on timeouts, 429 and 5xx; each POST carries `Idempotency-Key: "
+            "firebreak-moderation-<id>`); other accounts get `recorded_only`: do it on the platform by hand."
         ),
         request=ModerationInputSerializer,
         responses={

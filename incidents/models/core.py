@@ -110,6 +110,11 @@ class Incident(models.Model):
                 fields=["sla_state", "urgency_rank", "created_at", "id"], name="inc_sla_state_urgency"
             ),
             models.Index(fields=["sla_due_at"], condition=IS_OPEN, name="inc_open_sla_due"),
+            # Few incidents are merged: a partial index keeps "merged from" lookups and the foreign key's
+            # check on deleting an incident from scanning the whole table.
+            models.Index(
+                fields=["merged_into"], condition=Q(merged_into__isnull=False), name="inc_merged_into"
+            ),
             # The "deadline" sort of the queue (soonest first, incidents without a target last).
             models.Index(
                 Func(
@@ -245,6 +250,7 @@ class EventKind(models.TextChoices):
     EVIDENCE_RELEASED = "evidence_released", "Legal hold released"
     EVIDENCE_DELETED = "evidence_deleted", "Evidence deleted"
     MODERATED = "moderated", "Mention moderated"
+    MODERATION_RESULT = "moderation_result", "Moderation result from the platform"
 
 
 class TimelineEvent(models.Model):

@@ -20,6 +20,7 @@ ONCE_ONLY_ACTIONS = (
 
 
 class ModerationOutcome(models.TextChoices):
+    PENDING = "pending", "Being sent to the platform"
     PERFORMED = "performed", "Performed on the platform"
     RECORDED_ONLY = "recorded_only", "Recorded only: do it on the platform by hand"
     FAILED = "failed", "Failed on the platform"
@@ -37,6 +38,9 @@ class ModerationAction(models.Model):
     at = models.DateTimeField()
     outcome = models.CharField(max_length=20, choices=ModerationOutcome.choices)
     outcome_detail = models.TextField(blank=True)
+    # A bridged action is sent after the request commits, by a task that retries with backoff.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Hide and remove capture the mention as evidence first.
     evidence = models.ForeignKey(
         EvidenceCapture, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -44,6 +48,13 @@ class ModerationAction(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(outcome="pending"),
+                name="moderation_pending_due",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["mention", "action"],

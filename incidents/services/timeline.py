@@ -30,12 +30,14 @@ def timeline_append(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     note: str = "",
+    actor_label: str | None = None,
 ) -> TimelineEvent:
+    """`actor_label` names a system actor (a bridge, a detector) where there is no person."""
     return TimelineEvent.objects.create(
         incident_id=incident_id,
         kind=kind,
         actor=actor,
-        actor_label=actor_label_of(actor),
+        actor_label=actor_label or actor_label_of(actor),
         before=before or {},
         after=after or {},
         note=note,

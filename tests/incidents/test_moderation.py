@@ -5,6 +5,7 @@ the wrong role change nothing; the guidelines are public."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import EventKind, EvidenceCapture, Mention, ModerationAction, TimelineEvent
+from incidents.services import moderation as services
 from incidents.services.timeline import actor_label_of
 from protocols.models import ModerationRule, PublisherKind, SocialAccount
 from tests.factories import IncidentFactory
@@ -102,42 +104,102 @@ def test_reports_capture_no_evidence(api_for: Any, responder: Any, mention: Ment
     assert not EvidenceCapture.objects.exists()
 
 
-def test_a_webhook_account_gets_a_signed_post_and_the_action_is_performed(
-    api_for: Any, responder: Any, mention: Mention, rule: ModerationRule, bridge: FakeBridge
-) -> None:
-    SocialAccount.objects.create(
+def bridged_account(bridge: FakeBridge) -> SocialAccount:
+    return SocialAccount.objects.create(
         name="Brand on X",
         platform="x",
         publisher=PublisherKind.WEBHOOK,
         webhook_url=bridge.url,
         webhook_secret=SECRET,
     )
-    answer = moderate(api_for(responder), mention, rule, "hide")
+
+
+def test_a_webhook_account_gets_a_signed_post_after_the_request_commits(
+    api_for: Any,
+    responder: Any,
+    mention: Mention,
+    rule: ModerationRule,
+    bridge: FakeBridge,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    bridged_account(bridge)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        answer = moderate(api_for(responder), mention, rule, "hide")
     assert answer.status_code == 201
-    assert answer.json()["outcome"] == "performed"
+    assert answer.json()["outcome"] == "pending"
+    # Nothing went out while the mention's row was locked; the task is queued for after the commit.
+    assert bridge.verified == [] and len(queued) == 1
+    row = ModerationAction.objects.get()
+
+    assert services.moderation_perform_attempt(action_id=row.pk) == "performed"
+    row.refresh_from_db()
+    assert row.outcome == "performed" and row.attempts == 1 and row.next_attempt_at is None
     assert bridge.verified == [True]
+    key = f"firebreak-moderation-{row.pk}"
     assert bridge.posts == [
         {
             "event": "mention.moderate",
             "action": "hide",
             "mention": {"platform": "x", "external_id": "ext-1", "url": "https://x.com/someone/status/1"},
             "rule": {"id": rule.pk, "title": "No threats"},
+            "idempotency_key": key,
         }
     ]
+    assert list(bridge.by_idempotency_key) == [key]
+    result = TimelineEvent.objects.get(incident=mention.incident, kind=EventKind.MODERATION_RESULT)
+    assert result.after["outcome"] == "performed" and result.actor_label == "moderation bridge"
+    # Run again (a duplicate task, the beat's safety net): nothing is sent twice.
+    assert services.moderation_perform_attempt(action_id=row.pk) == "nothing"
+    assert len(bridge.verified) == 1
 
 
 def test_a_bridge_refusal_is_recorded_as_failed(
-    api_for: Any, responder: Any, mention: Mention, rule: ModerationRule, bridge: FakeBridge
+    api_for: Any,
+    responder: Any,
+    mention: Mention,
+    rule: ModerationRule,
+    bridge: FakeBridge,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    SocialAccount.objects.create(
-        name="Brand on X", platform="x", publisher="webhook", webhook_url=bridge.url, webhook_secret=SECRET
-    )
+    bridged_account(bridge)
     bridge.answer_next(422, {"error": "post already gone"})
-    answer = moderate(api_for(responder), mention, rule, "remove")
-    assert answer.status_code == 201
+    with django_capture_on_commit_callbacks(execute=False):
+        assert moderate(api_for(responder), mention, rule, "remove").status_code == 201
     row = ModerationAction.objects.get()
+    assert services.moderation_perform_attempt(action_id=row.pk) == "failed"
+    row.refresh_from_db()
     assert row.outcome == "failed"
     assert "post already gone" in row.outcome_detail
+    event = TimelineEvent.objects.get(incident=mention.incident, kind=EventKind.MODERATION_RESULT)
+    assert event.after["outcome"] == "failed" and "post already gone" in event.note
+
+
+def test_a_bridge_outage_is_retried_with_the_same_idempotency_key(
+    api_for: Any,
+    responder: Any,
+    mention: Mention,
+    rule: ModerationRule,
+    bridge: FakeBridge,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    bridged_account(bridge)
+    bridge.answer_next(503, {"error": "down for maintenance"})
+    with django_capture_on_commit_callbacks(execute=False):
+        moderate(api_for(responder), mention, rule, "block_author")
+    row = ModerationAction.objects.get()
+    assert services.moderation_perform_attempt(action_id=row.pk) == "retry"
+    row.refresh_from_db()
+    assert row.outcome == "pending" and "503" in row.outcome_detail and "Trying again" in row.outcome_detail
+    assert services.moderation_perform_due(now=timezone.now()) == []  # backing off
+    assert services.moderation_perform_attempt(action_id=row.pk) == "nothing"
+    assert row.next_attempt_at is not None
+    later = row.next_attempt_at + timedelta(seconds=1)
+    assert services.moderation_perform_due(now=later) == [row.pk]
+    ModerationAction.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert services.moderation_perform_attempt(action_id=row.pk) == "performed"
+    row.refresh_from_db()
+    assert row.attempts == 2 and row.outcome == "performed"
+    assert len(bridge.posts) == 1 and list(bridge.by_idempotency_key) == [f"firebreak-moderation-{row.pk}"]
 
 
 def test_a_manual_account_records_only(api_for: Any, responder: Any, mention: Mention, rule: Any) -> None:
