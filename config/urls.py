@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("protocols.urls")),
     path("", include("templates_app.urls")),
+    path("", include("reporting.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -8,13 +8,29 @@ from urllib.parse import urlencode
 import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.validators import RegexValidator
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
 from incidents.keyset import DEFAULT_SORT
-from incidents.models import IS_OPEN, OPEN_STATUS_VALUES, Incident, IncidentStatus, Mention, SlaState
-from protocols.models import Platform, Priority, Role
+from incidents.models import (
+    IS_OPEN,
+    OPEN_STATUS_VALUES,
+    ClockKind,
+    Incident,
+    IncidentStatus,
+    Mention,
+    Reply,
+    SlaClock,
+    SlaState,
+)
+from protocols.models import Platform, Priority, Role, Tier
 
+# The response targets a report counts met or breached (approval steps are a reply's, not the incident's).
+TARGET_CHOICES = [
+    (str(k), label)
+    for k, label in ClockKind.choices
+    if k in (ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE, ClockKind.RESOLUTION)
+]
 STATUS_CHOICES = [("open", "Open (any open state)"), ("all", "All"), *IncidentStatus.choices]
 # Query parameters that describe a position in the list, not the view itself.
 NOT_PART_OF_A_VIEW = ("cursor",)
@@ -52,6 +68,25 @@ class IncidentFilter(django_filters.FilterSet):
         choices=SlaState.choices,
         distinct=False,
         help_text="The incident's response-time state; several may be given.",
+    )
+    # What the reports link to: every figure on the dashboard opens the queue filtered to its incidents.
+    tier = django_filters.ChoiceFilter(choices=Tier.choices, field_name="category__tier")
+    breached = django_filters.ChoiceFilter(
+        choices=[("any", "Any target"), *TARGET_CHOICES],
+        method="filter_breached",
+        help_text="Incidents that breached this response target (or any).",
+    )
+    met = django_filters.ChoiceFilter(
+        choices=TARGET_CHOICES,
+        method="filter_met",
+        help_text="Incidents that met this response target: stopped in time, never breached.",
+    )
+    merged = django_filters.BooleanFilter(
+        method="filter_merged", help_text="false: leave out incidents merged into another."
+    )
+    unanswered = django_filters.BooleanFilter(
+        method="filter_unanswered",
+        help_text="true: incidents with a mention newer than their last published reply (or none).",
     )
     due_before = django_filters.IsoDateTimeFilter(
         method="filter_due_before",
@@ -98,6 +133,31 @@ class IncidentFilter(django_filters.FilterSet):
         # Repeating the open-status condition lets the partial index on open deadlines serve the query
         # whatever the status filter says; closed incidents have no deadline that matters.
         return qs.filter(IS_OPEN, sla_due_at__lte=value)
+
+    def filter_breached(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        clocks = SlaClock.objects.filter(incident=OuterRef("pk"), breached_at__isnull=False)
+        kinds = [k for k, _ in TARGET_CHOICES] if value == "any" else [value]
+        return qs.filter(Exists(clocks.filter(kind__in=kinds)))
+
+    def filter_met(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        clocks = SlaClock.objects.filter(incident=OuterRef("pk"), kind=value)
+        return qs.filter(
+            Exists(clocks.filter(stopped_at__isnull=False)), ~Exists(clocks.filter(breached_at__isnull=False))
+        )
+
+    def filter_merged(self, qs: QuerySet[Incident], name: str, value: bool | None) -> QuerySet[Incident]:
+        if value is None:
+            return qs
+        return qs.filter(merged_into__isnull=not value)
+
+    def filter_unanswered(self, qs: QuerySet[Incident], name: str, value: bool | None) -> QuerySet[Incident]:
+        if value is None:
+            return qs
+        answered_after = Reply.objects.filter(
+            incident=OuterRef("incident_id"), published_at__gte=OuterRef("posted_at")
+        )
+        waiting = Mention.objects.filter(incident=OuterRef("pk")).filter(~Exists(answered_after))
+        return qs.filter(Exists(waiting)) if value else qs.exclude(Exists(waiting))
 
     def filter_tag(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         return qs.filter(tags__contains=[value.strip().lower()])

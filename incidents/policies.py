@@ -52,6 +52,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # crisis mode: everyone sees it (the banner); managers switch it on, renew and end it
     "crisis.view": TEAM | {R.INTEGRATION},
     "crisis.manage": frozenset({R.MANAGER, R.ADMIN}),
+    # reports: the dashboard, its exports and the monthly review reports
+    "report.view": frozenset({R.MANAGER, R.ADMIN}),
     # the brand's social accounts and approval chains (configuration)
     "account.view": TEAM,
     "approval.manage": frozenset({R.ADMIN}),

@@ -70,3 +70,45 @@ def queue_rows(incidents: Iterable[Incident], *, user: Any) -> list[QueueRow]:
         QueueRow(i, compact_age(now, i.created_at), i.assignee_id == user.pk, sla_target(i, now))
         for i in incidents
     ]
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """A queue parameter the filter bar has no control for (a report's link sets them): kept as a hidden
+    field so changing a filter keeps it, and said in words so the viewer knows the list is narrowed."""
+
+    name: str
+    value: str
+    phrase: str
+
+
+def queue_narrowing(params: Any) -> list[Narrowing]:
+    from django.utils.dateparse import parse_datetime
+
+    from incidents.filters import TARGET_CHOICES
+    from protocols.models import Role, Tier
+
+    targets = dict(TARGET_CHOICES)
+
+    def moment(value: str) -> str:
+        parsed = parse_datetime(value)
+        return dateformat.format(timezone.localtime(parsed), "j M Y, H:i") if parsed else value
+
+    phrases = {
+        "created_after": lambda v: f"created from {moment(v)}",
+        "created_before": lambda v: f"created before {moment(v)}",
+        "breached": lambda v: (
+            "breached a response target" if v == "any" else f"breached the {targets.get(v, v).lower()} target"
+        ),
+        "met": lambda v: f"met the {targets.get(v, v).lower()} target",
+        "tier": lambda v: f"tier {dict(Tier.choices).get(v, v)}",
+        "merged": lambda v: "without merged duplicates" if v == "false" else "merged duplicates only",
+        "unanswered": lambda v: "with unanswered mentions" if v == "true" else "with every mention answered",
+        "assigned_role": lambda v: f"routed to {dict(Role.choices).get(v, v)}",
+    }
+    return [
+        Narrowing(name, value, phrases[name](value))
+        for name in phrases
+        for value in params.getlist(name)
+        if value.strip()
+    ]

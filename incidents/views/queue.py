@@ -20,6 +20,7 @@ from incidents import forms, policies, selectors
 from incidents.filters import IncidentFilter, view_query
 from incidents.keyset import page_of, sort_for
 from incidents.presenters import assignee_phrase, queue_rows
+from incidents.presenters.queue import queue_narrowing
 from incidents.services import incidents as services
 from incidents.services import saved_views
 from protocols.models import Category, Priority
@@ -110,6 +111,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
             users = list(selectors.assignable_user_list())
             categories = context["categories"] or list(category_list())
             context["filter_form"] = forms.QueueFilterForm(request.GET, categories=categories, users=users)
+            context["narrowing"] = queue_narrowing(request.GET)
             context["users"] = users
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])

@@ -1,0 +1,473 @@
+"""The manager's figures, read-only over the other apps: for a date range and any queue filter, the
+volume, response and resolution times, SLA compliance, approval steps, unanswered mentions,
+recurrence, surges and crisis periods, each beside the previous period and linked to its incidents.
+
+The population is a cohort: the incidents created in the range that match the queue filter, leaving
+out incidents merged into another (their mentions and replies moved to the survivor, which counts
+them). Every figure is about those incidents, so the queue link behind it lists exactly them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.urls import reverse
+
+from config.errors import PermissionRefused, ValidationFailed
+from incidents import policies
+from incidents.filters import TARGET_CHOICES, IncidentFilter
+from incidents.models import OPEN_STATUS_VALUES, Incident
+from incidents.selectors import incident_base
+from protocols.models import Platform, Role, Sentiment
+
+# The queue parameters a report may narrow by; the range, status and merging are the report's own.
+FILTER_PARAMS = ("category", "tier", "priority", "platform", "product", "assignee", "assigned_role", "tag")
+RECUR_WITHIN = timedelta(days=30)
+TOP_THEMES = 10
+PLATFORMS = dict(Platform.choices)
+ROLES = dict(Role.choices)
+LABELS = {"platform": PLATFORMS, "sentiment": dict(Sentiment.choices)}
+STAGE_LABELS = {"legal_review": "Legal review", "management_approval": "Management approval"}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    start: datetime
+    end: datetime
+    filters: dict[str, str] = field(default_factory=dict)
+
+    def previous(self) -> ReportQuery:
+        return ReportQuery(start=self.start - (self.end - self.start), end=self.start, filters=self.filters)
+
+    def queue_params(self, **extra: str) -> dict[str, str]:
+        return {
+            "status": "all",
+            "merged": "false",
+            "created_after": self.start.isoformat(),
+            "created_before": self.end.isoformat(),
+            **self.filters,
+            **extra,
+        }
+
+    def link(self, **extra: str) -> str:
+        """The queue, filtered to the incidents behind a figure."""
+        return f"{reverse('incidents:queue')}?{urlencode(self.queue_params(**extra))}"
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str
+    label: str
+    value: int
+    link: str
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds: n, median, p90 (interpolated like percentile_cont) and mean; None when n is 0."""
+
+    n: int
+    median: float | None
+    p90: float | None
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    label: str
+    met: int
+    breached: int
+    met_link: str
+    breached_link: str
+
+    @property
+    def compliance(self) -> float | None:
+        decided = self.met + self.breached
+        return self.met / decided if decided else None
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage: str
+    label: str
+    clock: Durations
+    business: Durations
+
+
+@dataclass
+class Report:
+    query: ReportQuery
+    incidents: int
+    incidents_link: str
+    mentions: int
+    incidents_by: dict[str, list[Count]]
+    mentions_by: dict[str, list[tuple[str, int]]]
+    per_day: list[tuple[str, int]]
+    first_response: dict[str, Durations]
+    resolution: dict[str, Durations]
+    first_response_seconds: list[float]
+    targets: list[Target]
+    breaches_by: dict[str, list[Count]]
+    compliance_by_category: list[Target]
+    stages: list[Stage]
+    replies_decided: int
+    replies_sent_back: int
+    unanswered: int
+    unanswered_oldest_seconds: float | None
+    unanswered_median_seconds: float | None
+    unanswered_link: str
+    recurrence_base: int
+    recurred: int
+    themes: list[tuple[str, str, int, str]]
+    surges: list[tuple[int, str, datetime]]
+    crises: list[dict[str, Any]]
+    now: datetime
+
+    @property
+    def sent_back_share(self) -> float | None:
+        return self.replies_sent_back / self.replies_decided if self.replies_decided else None
+
+    @property
+    def recurrence_share(self) -> float | None:
+        return self.recurred / self.recurrence_base if self.recurrence_base else None
+
+
+class _Viewer:
+    """What IncidentFilter reads of a request: the user, for assignee=me."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+
+def report_incidents(*, query: ReportQuery, user: Any) -> QuerySet[Incident]:
+    """The cohort: created in the range, matching the filters, not merged into another incident."""
+    data = QueryDict(mutable=True)
+    for key, value in query.queue_params().items():
+        data[key] = value
+    if not policies.can(user=user, action="report.view"):
+        raise PermissionRefused("Your role does not allow reading reports.")
+    filterset = IncidentFilter(data, queryset=incident_base(user=user), request=_Viewer(user))
+    if not filterset.is_valid():
+        fields = {name: [str(e) for e in errors] for name, errors in filterset.errors.items()}
+        raise ValidationFailed(f"{', '.join(fields)}: invalid.", fields=fields)
+    return filterset.qs
+
+
+def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+_STATS = (
+    "count({x}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {x}), "
+    "percentile_cont(0.9) WITHIN GROUP (ORDER BY {x}), avg({x})"
+)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _durations(row: Sequence[Any]) -> Durations:
+    n, median, p90, mean = row
+    return Durations(n=int(n or 0), median=_float(median), p90=_float(p90), mean=_float(mean))
+
+
+def report_compute(*, query: ReportQuery, user: Any, now: datetime) -> Report:
+    """Every figure of the report, in a fixed number of statements whatever the range or filters."""
+    ids_sql, ids_params = report_incidents(query=query, user=user).values("id").query.sql_with_params()
+    base = f"(SELECT * FROM incidents_incident WHERE id IN ({ids_sql}))"
+    p = list(ids_params)
+
+    ((total, mentions),) = _rows(f"SELECT count(*), coalesce(sum(b.mention_count), 0) FROM {base} b", p)
+    incidents_by = {
+        "category": [
+            Count(str(cid or "none"), name or "Uncategorised", n, query.link(category=str(cid or "none")))
+            for cid, name, n in _rows(
+                f"SELECT b.category_id, c.name, count(*) FROM {base} b "
+                "LEFT JOIN protocols_category c ON c.id = b.category_id GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+                p,
+            )
+        ],
+        "priority": [
+            Count(v, v.title(), n, query.link(priority=v))
+            for v, n in _rows(f"SELECT b.priority, count(*) FROM {base} b GROUP BY 1 ORDER BY 2 DESC, 1", p)
+        ],
+        "platform": [
+            Count(
+                v or "none", PLATFORMS.get(v, v or "none"), n, query.link(platform=v) if v else query.link()
+            )
+            for v, n in _rows(f"SELECT b.platform, count(*) FROM {base} b GROUP BY 1 ORDER BY 2 DESC, 1", p)
+        ],
+        "product": [
+            Count(v, v, n, query.link(product=v))
+            for v, n in _rows(
+                f"SELECT t.product, count(*) FROM {base} b, unnest(b.products) AS t(product) "
+                "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
+                p,
+            )
+        ],
+    }
+    mentions_by = {
+        dim: [
+            (LABELS[dim].get(v, v), n)
+            for v, n in _rows(
+                f"SELECT m.{dim}, count(*) FROM incidents_mention m JOIN {base} b ON b.id = m.incident_id "
+                "GROUP BY 1 ORDER BY 2 DESC, 1",
+                p,
+            )
+        ]
+        for dim in ("platform", "sentiment")
+    }
+    per_day = [
+        (day.isoformat(), n)
+        for day, n in _rows(
+            f"SELECT (b.created_at AT TIME ZONE 'UTC')::date, count(*) FROM {base} b GROUP BY 1 ORDER BY 1", p
+        )
+    ]
+
+    first_clock = "extract(epoch FROM b.first_responded_at - b.created_at)"
+    resolution_clock = "extract(epoch FROM b.resolved_at - b.created_at)"
+    first_response = {
+        "clock": _durations(
+            _rows(
+                f"SELECT {_STATS.format(x=first_clock)} FROM {base} b WHERE b.first_responded_at IS NOT NULL",
+                p,
+            )[0]
+        ),
+        "business": _durations(_rows(_business_sql(base, "first_response"), p)[0]),
+    }
+    resolution = {
+        "clock": _durations(
+            _rows(
+                f"SELECT {_STATS.format(x=resolution_clock)} FROM {base} b WHERE b.resolved_at IS NOT NULL", p
+            )[0]
+        ),
+        "business": _durations(_rows(_business_sql(base, "resolution"), p)[0]),
+    }
+    first_response_seconds = [
+        float(v)
+        for (v,) in _rows(f"SELECT {first_clock} FROM {base} b WHERE b.first_responded_at IS NOT NULL", p)
+    ]
+
+    targets = []
+    outcome_rows = {
+        kind: (met, breached)
+        for kind, met, breached in _rows(
+            "SELECT k.kind, count(*) FILTER (WHERE k.stopped AND NOT k.breached), "
+            "count(*) FILTER (WHERE k.breached) FROM ("
+            f"SELECT c.incident_id, c.kind, bool_or(c.stopped_at IS NOT NULL) AS stopped, "
+            "bool_or(c.breached_at IS NOT NULL) AS breached FROM incidents_slaclock c "
+            f"JOIN {base} b ON b.id = c.incident_id WHERE c.kind = ANY(%s) GROUP BY 1, 2) k GROUP BY 1",
+            [*p, [k for k, _ in TARGET_CHOICES]],
+        )
+    }
+    for kind, label in TARGET_CHOICES:
+        met, breached = outcome_rows.get(kind, (0, 0))
+        targets.append(Target(kind, label, met, breached, query.link(met=kind), query.link(breached=kind)))
+    breached_ids = (
+        "SELECT DISTINCT c.incident_id FROM incidents_slaclock c WHERE c.breached_at IS NOT NULL "
+        "AND c.kind = ANY(%s)"
+    )
+    target_kinds = [k for k, _ in TARGET_CHOICES]
+    breaches_by = {
+        "category": [
+            Count(
+                str(cid or "none"),
+                name or "Uncategorised",
+                n,
+                query.link(category=str(cid or "none"), breached="any"),
+            )
+            for cid, name, n in _rows(
+                f"SELECT b.category_id, c.name, count(*) FROM {base} b "
+                "LEFT JOIN protocols_category c ON c.id = b.category_id "
+                f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+                [*p, target_kinds],
+            )
+        ],
+        "priority": [
+            Count(v, v.title(), n, query.link(priority=v, breached="any"))
+            for v, n in _rows(
+                f"SELECT b.priority, count(*) FROM {base} b WHERE b.id IN ({breached_ids}) "
+                "GROUP BY 1 ORDER BY 2 DESC, 1",
+                [*p, target_kinds],
+            )
+        ],
+        "assignee": [
+            Count(
+                str(uid or "none"),
+                name or "Unassigned",
+                n,
+                query.link(assignee=str(uid or "none"), breached="any"),
+            )
+            for uid, name, n in _rows(
+                "SELECT b.assignee_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), "
+                f"u.username), count(*) FROM {base} b LEFT JOIN auth_user u ON u.id = b.assignee_id "
+                f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+                [*p, target_kinds],
+            )
+        ],
+        "role": [
+            Count(
+                v or "none",
+                ROLES.get(v, v or "No role"),
+                n,
+                query.link(assigned_role=v, breached="any") if v else "",
+            )
+            for v, n in _rows(
+                f"SELECT b.assigned_role, count(*) FROM {base} b WHERE b.id IN ({breached_ids}) "
+                "GROUP BY 1 ORDER BY 2 DESC, 1",
+                [*p, target_kinds],
+            )
+        ],
+    }
+
+    # Per category, an incident is decided when every target it had is decided: met if none breached.
+    compliance_by_category = [
+        Target(
+            str(cid or "none"),
+            name or "Uncategorised",
+            met,
+            breached,
+            query.link(category=str(cid or "none")),
+            query.link(category=str(cid or "none"), breached="any"),
+        )
+        for cid, name, met, breached in _rows(
+            "SELECT k.category_id, c.name, count(*) FILTER (WHERE k.stopped AND NOT k.breached), "
+            "count(*) FILTER (WHERE k.breached) FROM ("
+            "SELECT b.id, b.category_id, bool_or(s.stopped_at IS NOT NULL) AS stopped, "
+            "bool_or(s.breached_at IS NOT NULL) AS breached FROM incidents_slaclock s "
+            f"JOIN {base} b ON b.id = s.incident_id WHERE s.kind = ANY(%s) GROUP BY 1, 2) k "
+            "LEFT JOIN protocols_category c ON c.id = k.category_id GROUP BY 1, 2 ORDER BY 2 NULLS LAST",
+            [*p, target_kinds],
+        )
+    ]
+    stage_rows = {
+        (stage, measure): _durations(rest)
+        for stage, measure, *rest in _rows(
+            "SELECT split_part(c.reference, ':', 4) AS stage, m.measure, "
+            + _STATS.format(
+                x="CASE m.measure WHEN 'clock' THEN extract(epoch FROM c.stopped_at - c.started_at) "
+                "ELSE c.consumed_seconds END"
+            )
+            + f" FROM incidents_slaclock c JOIN {base} b ON b.id = c.incident_id "
+            "CROSS JOIN (VALUES ('clock'), ('business')) AS m(measure) "
+            "WHERE c.kind = 'approval_step' AND c.stopped_at IS NOT NULL GROUP BY 1, 2",
+            p,
+        )
+    }
+    empty = Durations(0, None, None, None)
+    stages = [
+        Stage(
+            stage,
+            STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize()),
+            stage_rows.get((stage, "clock"), empty),
+            stage_rows.get((stage, "business"), empty),
+        )
+        for stage in sorted({s for s, _ in stage_rows} | set(STAGE_LABELS), key=_stage_order)
+    ]
+    ((decided, sent_back),) = _rows(
+        "SELECT count(DISTINCT d.reply_id), count(DISTINCT d.reply_id) FILTER "
+        "(WHERE d.decision = 'changes_requested') FROM incidents_replydecision d "
+        f"JOIN incidents_reply r ON r.id = d.reply_id JOIN {base} b ON b.id = r.incident_id",
+        p,
+    )
+
+    ((unanswered, oldest, median_age),) = _rows(
+        "SELECT count(*), max(extract(epoch FROM %s - m.posted_at)), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM %s - m.posted_at)) "
+        f"FROM incidents_mention m JOIN {base} b ON b.id = m.incident_id "
+        "WHERE b.status = ANY(%s) AND NOT EXISTS (SELECT 1 FROM incidents_reply r "
+        "WHERE r.incident_id = m.incident_id AND r.published_at >= m.posted_at)",
+        [now, now, *p, list(OPEN_STATUS_VALUES)],
+    )
+
+    recurrence_sql = (
+        f"SELECT b.id, b.category_id, t.product, EXISTS (SELECT 1 FROM incidents_incident o "
+        "WHERE o.id <> b.id AND o.merged_into_id IS NULL AND o.category_id = b.category_id "
+        "AND o.products @> ARRAY[t.product]::varchar[] AND o.created_at > b.created_at "
+        "AND o.created_at <= b.created_at + %s) AS came_back "
+        f"FROM {base} b, unnest(b.products) AS t(product) WHERE b.category_id IS NOT NULL"
+    )
+    ((base_n, recurred_n),) = _rows(
+        "SELECT count(DISTINCT r.id), count(DISTINCT r.id) FILTER (WHERE r.came_back) "
+        f"FROM ({recurrence_sql}) r",
+        [RECUR_WITHIN, *p],
+    )
+    themes = [
+        (name, product, n, query.link(category=str(cid), product=product))
+        for cid, name, product, n in _rows(
+            f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
+            "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back "
+            f"GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2, 3 LIMIT {TOP_THEMES}",
+            [RECUR_WITHIN, *p],
+        )
+    ]
+
+    surges = [
+        (pk, title, created)
+        for pk, title, created in _rows(
+            f"SELECT b.id, b.title, b.created_at FROM {base} b WHERE b.thread_key LIKE 'surge:%%' "
+            "ORDER BY b.created_at",
+            p,
+        )
+    ]
+    crises = [
+        {"id": pk, "reason": reason, "started_at": started, "ended_at": ended or expires, "incident_id": iid}
+        for pk, reason, started, ended, expires, iid in _rows(
+            "SELECT id, reason, started_at, ended_at, expires_at, incident_id FROM incidents_crisismode "
+            "WHERE started_at < %s AND coalesce(ended_at, expires_at) > %s ORDER BY started_at",
+            [query.end, query.start],
+        )
+    ]
+    return Report(
+        query=query,
+        incidents=int(total),
+        incidents_link=query.link(),
+        mentions=int(mentions),
+        incidents_by=incidents_by,
+        mentions_by=mentions_by,
+        per_day=per_day,
+        first_response=first_response,
+        resolution=resolution,
+        first_response_seconds=first_response_seconds,
+        targets=targets,
+        breaches_by=breaches_by,
+        compliance_by_category=compliance_by_category,
+        stages=stages,
+        replies_decided=int(decided),
+        replies_sent_back=int(sent_back),
+        unanswered=int(unanswered),
+        unanswered_oldest_seconds=_float(oldest),
+        unanswered_median_seconds=_float(median_age),
+        unanswered_link=query.link(unanswered="true", status="open"),
+        recurrence_base=int(base_n),
+        recurred=int(recurred_n),
+        themes=themes,
+        surges=surges,
+        crises=crises,
+        now=now,
+    )
+
+
+def _business_sql(base: str, kind: str) -> str:
+    """A target's business seconds: the incident's main clock of that kind, once stopped."""
+    return (
+        f"SELECT {_STATS.format(x='c.consumed_seconds')} FROM incidents_slaclock c "
+        f"JOIN {base} b ON b.id = c.incident_id "
+        f"WHERE c.kind = '{kind}' AND c.reference = '' AND c.stopped_at IS NOT NULL"  # kind: a constant
+    )
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    order = list(STAGE_LABELS)
+    return (order.index(stage) if stage in order else len(order), stage)
