@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -34,19 +34,19 @@ class ReportFilterForm(forms.Form):
         defaults = {"start": (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), "end": today.isoformat()}
         merged = {**defaults, **{k: v for k, v in (data or {}).items() if v}}
         super().__init__(merged)
-        self.fields["category"].choices = [
+        cast(forms.ChoiceField, self.fields["category"]).choices = [
             ("", "Any category"),
             ("none", "Uncategorised"),
             *[(str(c.pk), c.name) for c in categories],
         ]
-        self.fields["assignee"].choices = [
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", "Anyone"),
             ("none", "Unassigned"),
             *[(str(u.pk), u.get_full_name() or u.get_username()) for u in users],
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:

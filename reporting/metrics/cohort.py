@@ -1,0 +1,162 @@
+"""What a report is about: its query (range, filters, the previous period, the queue link behind a
+figure), the cohort of incidents it counts, and the shapes of its figures.
+
+The manager's figures, read-only over the other apps: for a date range and any queue filter, the
+volume, response and resolution times, SLA compliance, approval steps, unanswered mentions,
+recurrence, surges and crisis periods, each beside the previous period and linked to its incidents.
+
+The population is a cohort: the incidents created in the range that match the queue filter, leaving
+out incidents merged into another (their mentions and replies moved to the survivor, which counts
+them). Every figure is about those incidents, so the queue link behind it lists exactly them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.urls import reverse
+
+from config.errors import PermissionRefused, ValidationFailed
+from incidents import policies
+from incidents.filters import IncidentFilter
+from incidents.models import Incident
+from incidents.selectors import incident_base
+from protocols.models import Platform, Role, Sentiment
+
+# The queue parameters a report may narrow by; the range, status and merging are the report's own.
+FILTER_PARAMS = ("category", "tier", "priority", "platform", "product", "assignee", "assigned_role", "tag")
+RECUR_WITHIN = timedelta(days=30)
+TOP_THEMES = 10
+PLATFORMS = dict(Platform.choices)
+ROLES = dict(Role.choices)
+LABELS = {"platform": PLATFORMS, "sentiment": dict(Sentiment.choices)}
+STAGE_LABELS = {"legal_review": "Legal review", "management_approval": "Management approval"}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    start: datetime
+    end: datetime
+    filters: dict[str, str] = field(default_factory=dict)
+
+    def previous(self) -> ReportQuery:
+        return ReportQuery(start=self.start - (self.end - self.start), end=self.start, filters=self.filters)
+
+    def queue_params(self, **extra: str) -> dict[str, str]:
+        return {
+            "status": "all",
+            "merged": "false",
+            "created_after": self.start.isoformat(),
+            "created_before": self.end.isoformat(),
+            **self.filters,
+            **extra,
+        }
+
+    def link(self, **extra: str) -> str:
+        """The queue, filtered to the incidents behind a figure."""
+        return f"{reverse('incidents:queue')}?{urlencode(self.queue_params(**extra))}"
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str
+    label: str
+    value: int
+    link: str
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds: n, median, p90 (interpolated like percentile_cont) and mean; None when n is 0."""
+
+    n: int
+    median: float | None
+    p90: float | None
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    label: str
+    met: int
+    breached: int
+    met_link: str
+    breached_link: str
+
+    @property
+    def compliance(self) -> float | None:
+        decided = self.met + self.breached
+        return self.met / decided if decided else None
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage: str
+    label: str
+    clock: Durations
+    business: Durations
+
+
+@dataclass
+class Report:
+    query: ReportQuery
+    incidents: int
+    incidents_link: str
+    mentions: int
+    incidents_by: dict[str, list[Count]]
+    mentions_by: dict[str, list[tuple[str, int]]]
+    per_day: list[tuple[str, int]]
+    first_response: dict[str, Durations]
+    resolution: dict[str, Durations]
+    first_response_seconds: list[float]
+    targets: list[Target]
+    breaches_by: dict[str, list[Count]]
+    compliance_by_category: list[Target]
+    stages: list[Stage]
+    replies_decided: int
+    replies_sent_back: int
+    unanswered: int
+    unanswered_oldest_seconds: float | None
+    unanswered_median_seconds: float | None
+    unanswered_link: str
+    recurrence_base: int
+    recurred: int
+    themes: list[tuple[str, str, int, str]]
+    surges: list[tuple[int, str, datetime]]
+    crises: list[dict[str, Any]]
+    now: datetime
+
+    @property
+    def sent_back_share(self) -> float | None:
+        return self.replies_sent_back / self.replies_decided if self.replies_decided else None
+
+    @property
+    def recurrence_share(self) -> float | None:
+        return self.recurred / self.recurrence_base if self.recurrence_base else None
+
+
+class _Viewer:
+    """What IncidentFilter reads of a request: the user, for assignee=me."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+
+def report_incidents(*, query: ReportQuery, user: Any) -> QuerySet[Incident]:
+    """The cohort: created in the range, matching the filters, not merged into another incident."""
+    data = QueryDict(mutable=True)
+    for key, value in query.queue_params().items():
+        data[key] = value
+    if not policies.can(user=user, action="report.view"):
+        raise PermissionRefused("Your role does not allow reading reports.")
+    filterset = IncidentFilter(data, queryset=incident_base(user=user), request=_Viewer(user))
+    if not filterset.is_valid():
+        fields = {name: [str(e) for e in errors] for name, errors in filterset.errors.items()}
+        raise ValidationFailed(f"{', '.join(fields)}: invalid.", fields=fields)
+    return filterset.qs
