@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("protocols.api.urls")),
     path("api/v1/", include("templates_app.api.urls")),
+    path("api/v1/", include("reporting.api.urls")),
     # The schema and its docs need a signed-in user or a token, like the rest of the API.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(
