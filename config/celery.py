@@ -49,6 +49,11 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # The monthly review of the month just ended, made once, on the first of the next (UTC).
+    "monthly-review-report": {
+        "task": "reporting.tasks.monthly_report_for_last_month",
+        "schedule": crontab(minute=5, hour=0, day_of_month=1),
+    },
     "close-resolved-incidents": {
         "task": "incidents.tasks.close_resolved_incidents",
         "schedule": crontab(minute="*/10"),

@@ -2,10 +2,17 @@
 
 from django.urls import path
 
-from reporting import views
+from reporting import monthly_views, views
 
 app_name = "reporting"
 
 urlpatterns = [
     path("reports/", views.dashboard, name="dashboard"),
+    path("reports/monthly/", monthly_views.monthly_reports, name="monthly_reports"),
+    path("reports/monthly/<str:slug>/", monthly_views.monthly_report, name="monthly_report"),
+    path(
+        "reports/monthly/<str:slug>.<str:kind>",
+        monthly_views.monthly_report_download,
+        name="monthly_report_download",
+    ),
 ]

@@ -10,7 +10,7 @@ from reporting.metrics.cohort import (
     Target,
     report_incidents,
 )
-from reporting.metrics.compute import report_compute
+from reporting.metrics.compute import report_compute, scheduled_report_compute
 
 __all__ = [
     "FILTER_PARAMS",
@@ -22,4 +22,5 @@ __all__ = [
     "Target",
     "report_compute",
     "report_incidents",
+    "scheduled_report_compute",
 ]

@@ -149,13 +149,24 @@ class _Viewer:
 
 
 def report_incidents(*, query: ReportQuery, user: Any) -> QuerySet[Incident]:
-    """The cohort: created in the range, matching the filters, not merged into another incident."""
+    """The cohort as `user` may read it: created in the range, matching the filters, not merged into
+    another incident."""
+    if not policies.can(user=user, action="report.view"):
+        raise PermissionRefused("Your role does not allow reading reports.")
+    return _cohort(query, incident_base(user=user), _Viewer(user))
+
+
+def scheduled_report_incidents(*, query: ReportQuery) -> QuerySet[Incident]:
+    """The cohort for a report nobody is reading yet (the monthly review, made by a Celery task): every
+    incident, as a manager would see them."""
+    return _cohort(query, Incident.objects.all(), _Viewer(None))
+
+
+def _cohort(query: ReportQuery, incidents: QuerySet[Incident], viewer: _Viewer) -> QuerySet[Incident]:
     data = QueryDict(mutable=True)
     for key, value in query.queue_params().items():
         data[key] = value
-    if not policies.can(user=user, action="report.view"):
-        raise PermissionRefused("Your role does not allow reading reports.")
-    filterset = IncidentFilter(data, queryset=incident_base(user=user), request=_Viewer(user))
+    filterset = IncidentFilter(data, queryset=incidents, request=viewer)
     if not filterset.is_valid():
         fields = {name: [str(e) for e in errors] for name, errors in filterset.errors.items()}
         raise ValidationFailed(f"{', '.join(fields)}: invalid.", fields=fields)

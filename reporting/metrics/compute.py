@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from incidents.filters import TARGET_CHOICES
-from incidents.models import OPEN_STATUS_VALUES
+from incidents.models import OPEN_STATUS_VALUES, Incident
 from reporting.metrics.cohort import (
     LABELS,
     PLATFORMS,
@@ -25,6 +26,7 @@ from reporting.metrics.cohort import (
     Stage,
     Target,
     report_incidents,
+    scheduled_report_incidents,
 )
 
 
@@ -50,8 +52,18 @@ def _durations(row: Sequence[Any]) -> Durations:
 
 
 def report_compute(*, query: ReportQuery, user: Any, now: datetime) -> Report:
+    """Every figure of the report as `user` may read it."""
+    return _compute(query, report_incidents(query=query, user=user), now)
+
+
+def scheduled_report_compute(*, query: ReportQuery, now: datetime) -> Report:
+    """Every figure, for a scheduled report (no reader: the Celery task making the monthly review)."""
+    return _compute(query, scheduled_report_incidents(query=query), now)
+
+
+def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> Report:
     """Every figure of the report, in a fixed number of statements whatever the range or filters."""
-    ids_sql, ids_params = report_incidents(query=query, user=user).values("id").query.sql_with_params()
+    ids_sql, ids_params = cohort.values("id").query.sql_with_params()
     base = f"(SELECT * FROM incidents_incident WHERE id IN ({ids_sql}))"
     p = list(ids_params)
 
