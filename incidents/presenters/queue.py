@@ -98,9 +98,11 @@ def queue_narrowing(params: Any) -> list[Narrowing]:
         "created_after": lambda v: f"created from {moment(v)}",
         "created_before": lambda v: f"created before {moment(v)}",
         "breached": lambda v: (
-            "breached a response target" if v == "any" else f"breached the {targets.get(v, v).lower()} target"
+            "breached a response target"
+            if v == "any"
+            else f"breached the {str(targets.get(v, v)).lower()} target"
         ),
-        "met": lambda v: f"met the {targets.get(v, v).lower()} target",
+        "met": lambda v: f"met the {str(targets.get(v, v)).lower()} target",
         "tier": lambda v: f"tier {dict(Tier.choices).get(v, v)}",
         "merged": lambda v: "without merged duplicates" if v == "false" else "merged duplicates only",
         "unanswered": lambda v: "with unanswered mentions" if v == "true" else "with every mention answered",
