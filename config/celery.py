@@ -58,4 +58,24 @@ app.conf.beat_schedule = {
         "task": "incidents.tasks.close_resolved_incidents",
         "schedule": crontab(minute="*/10"),
     },
+    # The review cadence of the plan: schedules for new plan objects, then the owners' reminders (each
+    # once per due date, however often these run).
+    "sync-review-schedules": {
+        "task": "protocols.tasks.review_schedules_sync",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    "send-review-reminders": {
+        "task": "protocols.tasks.review_reminders_send",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Post-incident reviews: one opens for each resolved high-priority or crisis incident; action items
+    # due today or overdue remind their owners once per due date.
+    "open-post-incident-reviews": {
+        "task": "protocols.tasks.pirs_open_due",
+        "schedule": crontab(minute="*/5"),
+    },
+    "send-pir-action-reminders": {
+        "task": "protocols.tasks.pir_action_reminders_send",
+        "schedule": crontab(hour=6, minute=15),
+    },
 }

@@ -67,9 +67,23 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # moderation: acting on a mention under the community guidelines; editing the guidelines
     "mention.moderate": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN}),
     "moderation.manage": frozenset({R.ADMIN}),
+    # customer-satisfaction surveys: sending one after resolution (as a drafted reply); reading ratings
+    "survey.send": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.ADMIN}),
+    "survey.view": TEAM | {R.INTEGRATION},
     # who has access to the brand's accounts; offboarding a user
     "access.view": frozenset({R.MANAGER, R.ADMIN}),
     "access.manage": frozenset({R.ADMIN}),
+    # the review cadence of the plan: anyone on the team sees and marks the reviews they own; managers
+    # and admins see and mark every one, and set owners and intervals
+    "review.view": TEAM,
+    "review.view_all": frozenset({R.MANAGER, R.ADMIN}),
+    "review.mark_own": TEAM,
+    "review.manage": frozenset({R.MANAGER, R.ADMIN}),
+    # post-incident reviews of resolved high-priority and crisis incidents: the team reads them; who
+    # investigates incidents writes them (and their action items and lessons); managers complete them
+    "pir.view": TEAM,
+    "pir.edit": frozenset({R.RESPONDER, R.PR, R.LEGAL, R.MANAGER, R.ADMIN}),
+    "pir.complete": frozenset({R.MANAGER, R.ADMIN}),
 }
 
 

@@ -1,10 +1,21 @@
 """Browser routes of the incidents app: the triage queue, saved views, the incident page and its
-POST actions (merging duplicates and capturing evidence too), replies with their composer and actions,
-and the approval inbox (each answers a page, or an htmx partial when htmx asks)."""
+POST actions (merging duplicates, capturing evidence and sending a satisfaction survey too), replies with
+their composer and actions, the approval inbox (each answers a page, or an htmx partial when htmx asks),
+and the customer's survey page."""
 
 from django.urls import path
 
-from incidents.views import crisis, evidence, incident, merge, moderation, notifications, queue
+from incidents.views import (
+    crisis,
+    evidence,
+    incident,
+    merge,
+    moderation,
+    notifications,
+    queue,
+    survey_page,
+    surveys,
+)
 from incidents.views.replies import actions, card, composer, inbox
 
 app_name = "incidents"
@@ -36,6 +47,9 @@ urlpatterns = [
         "incidents/<int:incident_id>/acknowledge/", incident.incident_acknowledge, name="incident_acknowledge"
     ),
     path("incidents/<int:incident_id>/merge/", merge.incident_merge, name="incident_merge"),
+    path("incidents/<int:incident_id>/surveys/", surveys.survey_send, name="survey_send"),
+    # the customer's satisfaction survey: no sign-in, the signed token is the credential
+    path("survey/<str:token>/", survey_page.survey_page, name="survey_page"),
     path("mentions/<int:mention_id>/evidence/", evidence.evidence_capture, name="evidence_capture"),
     path("mentions/<int:mention_id>/moderate/", moderation.mention_moderate, name="mention_moderate"),
     path("evidence/<int:capture_id>/hold/", evidence.evidence_hold, name="evidence_hold"),

@@ -737,3 +737,7 @@ class ModerationRuleAdmin(admin.ModelAdmin):
     list_editable = ("position", "is_active")
     list_filter = ("action", "is_active")
     search_fields = ("title", "description")
+
+
+# The review cadence's screens live with the cadence (protocols/cadence_admin.py).
+from protocols import cadence_admin  # noqa: E402, F401

@@ -1,9 +1,9 @@
 """Browser routes of the protocols app: the signed-in user's own API tokens; who has account access;
-the public community guidelines."""
+the public community guidelines; the review cadence of the plan and post-incident reviews."""
 
 from django.urls import path
 
-from protocols import views
+from protocols import cadence_views, pir_views, views
 
 app_name = "protocols"
 urlpatterns = [
@@ -13,4 +13,18 @@ urlpatterns = [
     path("access/", views.access, name="access"),
     path("access/items/<int:item_id>/tick/", views.access_item_tick, name="access_item_tick"),
     path("access/grants/<int:access_id>/revoke/", views.access_revoke, name="access_revoke"),
+    path("reviews/", cadence_views.reviews, name="reviews"),
+    path("reviews/<int:schedule_id>/reviewed/", cadence_views.review_mark, name="review_mark"),
+    path("reviews/incidents/<int:incident_id>/", pir_views.pir_page_view, name="pir_page"),
+    path("reviews/incidents/<int:incident_id>/open/", pir_views.pir_open_view, name="pir_open"),
+    path("reviews/incidents/<int:incident_id>/save/", pir_views.pir_save_view, name="pir_save"),
+    path(
+        "reviews/incidents/<int:incident_id>/action-items/",
+        pir_views.pir_action_add_view,
+        name="pir_action_add",
+    ),
+    path(
+        "reviews/incidents/<int:incident_id>/lessons/", pir_views.pir_lesson_add_view, name="pir_lesson_add"
+    ),
+    path("reviews/action-items/<int:item_id>/done/", pir_views.pir_action_done_view, name="pir_action_done"),
 ]

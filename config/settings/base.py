@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -166,11 +166,18 @@ SPECTACULAR_SETTINGS = {
         "DecisionKindEnum": "incidents.models.DecisionKind",
         "ModerationActionKindEnum": "protocols.models.ModerationActionKind",
         "ModerationOutcomeEnum": "incidents.models.ModerationOutcome",
+        "SurveyStateEnum": "incidents.models.SurveyState",
+        "SurveyLanguageEnum": "incidents.models.SurveyLanguage",
         "TemplateKindEnum": "templates_app.models.TemplateKind",
         "TemplateStatusEnum": "templates_app.models.TemplateStatus",
         "FaqKindEnum": "templates_app.models.FaqKind",
         "AccessAuditActionEnum": "protocols.models.AccessAuditAction",
         "EscalationActionEnum": "protocols.models.EscalationAction",
+        "ReviewKindEnum": "protocols.models.ReviewKind",
+        "ReviewEventKindEnum": "protocols.models.ReviewEventKind",
+        "ReviewStateEnum": "protocols.review_selectors.ReviewState.CHOICES",
+        "PirStateEnum": "protocols.models.PirState",
+        "PirTargetOutcomeEnum": "protocols.pir_metrics.Outcome.CHOICES",
     },
 }
 
@@ -183,6 +190,14 @@ FIREBREAK_AUTO_CLOSE_AFTER_HOURS = env_int("FIREBREAK_AUTO_CLOSE_AFTER_HOURS", 1
 FIREBREAK_QUEUE_REFRESH_SECONDS = env_int("FIREBREAK_QUEUE_REFRESH_SECONDS", 15)
 # The largest screenshot one evidence capture accepts, in bytes (5 MiB).
 FIREBREAK_EVIDENCE_MAX_BYTES = env_int("FIREBREAK_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
+# Customer-satisfaction surveys: how long a survey link works, and the brand name its page shows the
+# customer (nothing else of the team's is shown there; empty: no name).
+FIREBREAK_SURVEY_EXPIRY_DAYS = env_int("FIREBREAK_SURVEY_EXPIRY_DAYS", 14)
+if FIREBREAK_SURVEY_EXPIRY_DAYS < 1:
+    raise ImproperlyConfiguredEnv(
+        f"FIREBREAK_SURVEY_EXPIRY_DAYS must be at least 1, got {FIREBREAK_SURVEY_EXPIRY_DAYS}"
+    )
+FIREBREAK_BRAND_NAME = env_str("FIREBREAK_BRAND_NAME", "")
 # The SLA sweeper: how many due clocks one transaction claims, and how late a due moment may be
 # before /healthz reports the engine as unhealthy.
 FIREBREAK_SLA_SWEEP_BATCH = env_int("FIREBREAK_SLA_SWEEP_BATCH", 500)

@@ -11,6 +11,7 @@ from incidents.api.evidence import (
 )
 from incidents.api.moderation import MentionModerateView
 from incidents.api.replies import ReplyViewSet
+from incidents.api.surveys import IncidentSurveysView
 from incidents.api.views import (
     CategoryViewSet,
     IncidentViewSet,
@@ -37,5 +38,6 @@ urlpatterns = [
     path("evidence/<int:capture_id>/release/", EvidenceReleaseView.as_view(), name="evidence-release"),
     path("evidence/<int:capture_id>/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("merges/<int:merge_id>/undo/", MergeUndoView.as_view(), name="merge-undo"),
+    path("incidents/<int:id>/surveys/", IncidentSurveysView.as_view(), name="incident-surveys"),
     *router.urls,
 ]

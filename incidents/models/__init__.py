@@ -1,6 +1,6 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
 response-time clocks, checklist answers, captured evidence, the notification outbox, replies with their
-approvals, merges of duplicates and moderation actions."""
+approvals, merges of duplicates, moderation actions and satisfaction surveys."""
 
 from incidents.models.checklists import ChecklistAnswer
 from incidents.models.clocks import (
@@ -42,6 +42,7 @@ from incidents.models.replies import (
     ReplyVersion,
 )
 from incidents.models.spikes import MentionBucket
+from incidents.models.surveys import SatisfactionSurvey, SurveyLanguage, SurveyState
 
 __all__ = [
     "ACTIVE_CLOCK",
@@ -81,8 +82,11 @@ __all__ = [
     "ReplyDecision",
     "ReplyState",
     "ReplyVersion",
+    "SatisfactionSurvey",
     "SavedView",
     "SlaClock",
     "SlaState",
+    "SurveyLanguage",
+    "SurveyState",
     "TimelineEvent",
 ]

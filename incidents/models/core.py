@@ -251,6 +251,8 @@ class EventKind(models.TextChoices):
     EVIDENCE_DELETED = "evidence_deleted", "Evidence deleted"
     MODERATED = "moderated", "Mention moderated"
     MODERATION_RESULT = "moderation_result", "Moderation result from the platform"
+    SURVEY_CREATED = "survey_created", "Satisfaction survey created"
+    SURVEY_ANSWERED = "survey_answered", "Satisfaction survey answered"
 
 
 class TimelineEvent(models.Model):

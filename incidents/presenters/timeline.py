@@ -1,7 +1,7 @@
 """The incident's timeline as a person reads it: each event with its changes as labelled before ->
 after lines, the response-time events (warnings, breaches, escalation steps, recomputed deadlines,
 responses, acknowledgements), checklist answers, the replies' steps (drafted, submitted, decided,
-published) and merges of duplicates included."""
+published), merges of duplicates and satisfaction surveys (sent, answered) included."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from incidents.models import EventKind, IncidentStatus, ReplyState, TimelineEvent
+from incidents.models import EventKind, IncidentStatus, ReplyState, SurveyLanguage, TimelineEvent
 from incidents.presenters.checklist import answer_moment, answer_text
 from incidents.presenters.clocks import clock_label, step_timing, step_title
 from incidents.presenters.wording import moment_text
@@ -99,7 +99,7 @@ def timeline_entry(
     if sla_changes is not None:
         changes.extend(sla_changes(before, after, user_names or {}))
     mention_id = after.get("mention_id")
-    reply_id = after.get("reply_id") if event.kind in REPLY_EVENTS else None
+    reply_id = after.get("reply_id") if event.kind in (*REPLY_EVENTS, EventKind.SURVEY_CREATED) else None
     is_merge = event.kind in MERGE_EVENTS
     other, merge_id = after.get("other_incident"), after.get("merge_id")
     return TimelineEntry(
@@ -252,6 +252,23 @@ def _reply(before: dict[str, Any], after: dict[str, Any], users: dict[int, str])
     return lines + (_responded(before, after, users) if after.get("targets") else [])
 
 
+SURVEY_LANGUAGES = dict(SurveyLanguage.choices)
+
+
+def _survey(before: dict[str, Any], after: dict[str, Any], users: dict[int, str]) -> list[Change]:
+    """Which survey, in which language until when (sent), or the rating the customer gave (answered)."""
+    lines = [Change("Survey", None, f"#{after['survey_id']}")] if after.get("survey_id") else []
+    if after.get("language"):
+        language = str(after["language"])
+        lines.append(Change("Language", None, str(SURVEY_LANGUAGES.get(language, language))))
+    expires = _moment(after.get("expires_at"))
+    if expires:
+        lines.append(Change("Link works until", None, moment_text(expires), after_at=expires))
+    if after.get("rating"):
+        lines.append(Change("Rating", None, f"{after['rating']} of 5"))
+    return lines
+
+
 REPLY_EVENTS = (
     EventKind.REPLY_DRAFTED,
     EventKind.REPLY_EDITED,
@@ -275,6 +292,8 @@ SLA_CHANGES: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[int, str]]
     EventKind.ACKNOWLEDGED: _acknowledged,
     EventKind.CRISIS_REQUESTED: _crisis_requested,
     EventKind.ANSWERED: _answered,
+    EventKind.SURVEY_CREATED: _survey,
+    EventKind.SURVEY_ANSWERED: _survey,
     **dict.fromkeys(REPLY_EVENTS, _reply),
     **dict.fromkeys(MERGE_EVENTS, _merged),
 }

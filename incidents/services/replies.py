@@ -27,6 +27,7 @@ from incidents.models import (
     ReplyDecision,
     ReplyState,
     ReplyVersion,
+    SatisfactionSurvey,
 )
 from incidents.services import clocks
 from incidents.services.incidents import record_response
@@ -183,14 +184,16 @@ def reply_create(
     account_id: int | None = None,
     template_version_id: int | None = None,
     template_name: str = "",
+    after_resolution: bool = False,
 ) -> Reply:
-    """A server-side draft any teammate can pick up."""
+    """A server-side draft any teammate can pick up. Only an open incident is replied to, except for
+    `after_resolution`: the satisfaction survey's invitation, written once the incident is resolved."""
     _require(actor, "reply.draft")
     body = _clean_body(body)
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         raise NotFound("Incident not found.")
-    if incident.status not in OPEN_STATUS_VALUES:
+    if incident.status not in OPEN_STATUS_VALUES and not after_resolution:
         raise Conflict(f"The incident is {incident.status}; reopen it before replying.")
     if mention_id is not None and not Mention.objects.filter(pk=mention_id, incident_id=incident_id).exists():
         raise ValidationFailed(
@@ -544,6 +547,11 @@ def reply_publish(
     )
 
 
+def _invites_to_survey(reply: Reply) -> bool:
+    """A satisfaction survey's invitation is published after the incident was resolved, by design."""
+    return SatisfactionSurvey.objects.filter(reply_id=reply.pk).exists()
+
+
 @transaction.atomic
 def _publish(
     *, actor: Any, reply_id: int, confirm_stale: bool, url: str, expected_version: int | None
@@ -552,7 +560,7 @@ def _publish(
 
     reply = _get(reply_id)
     _check_version(reply, expected_version)
-    if reply.incident.status not in OPEN_STATUS_VALUES:
+    if reply.incident.status not in OPEN_STATUS_VALUES and not _invites_to_survey(reply):
         raise Conflict(f"The incident is {reply.incident.status}; reopen it before publishing.")
     if reply.state == ReplyState.DRAFT:
         if approval_plan_for_incident(incident=reply.incident) is not None:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import NotFound, PermissionRefused, ValidationFailed
 from config.pages import HtmxHttpRequest, page_context, safe_next, team_view, valid_data
-from incidents import checklist_selectors, forms, policies, selectors, spike_selectors
+from incidents import checklist_selectors, forms, policies, selectors, spike_selectors, survey_selectors
 from incidents.clock_selectors import incident_clocks_prefetch, incident_get_with_clocks
 from incidents.evidence_selectors import evidence_list_for_incident
 from incidents.models import EventKind, Incident, IncidentStatus
@@ -32,12 +32,15 @@ from incidents.presenters import (
 )
 from incidents.presenters.checklist import checklist_rows
 from incidents.presenters.surge import surge_chart
+from incidents.presenters.surveys import SurveyCard, survey_card
 from incidents.presenters.timeline import MERGE_EVENTS
 from incidents.services import checklists as checklist_services
 from incidents.services import incidents as services
+from incidents.services.surveys import survey_refusal
 from incidents.views.queue import row_context
 from incidents.views.replies.card import reply_area_context
 from protocols.models import ModerationActionKind, Priority
+from protocols.pir_selectors import pir_card_for
 from protocols.selectors import category_list, moderation_rule_list
 
 
@@ -99,6 +102,9 @@ def incident_context(
         "checklist": checklist,
         "surge": surge,
         "surge_chart": surge_chart(surge.minutes) if surge else None,
+        # Only a resolved high-priority or crisis incident has one (one query then, none otherwise).
+        "pir_card": pir_card_for(incident=incident) if "pir.view" in allowed else None,
+        "survey_card": _survey_card(user, incident, events, allowed),
         "checklist_rows": checklist_rows(checklist, refused=refused) if checklist else [],
         "undoable_merges": set(undoable),
         "categories": [c for c in categories if c.is_active],
@@ -112,6 +118,29 @@ def incident_context(
         ),
         **extra,
     }
+
+
+def _survey_card(
+    user: Any, incident: Incident, events: list[Any], allowed: frozenset[str]
+) -> SurveyCard | None:
+    """Only a timeline with a survey on it has surveys to list (no query otherwise); the customer's
+    language is looked up only where a survey may be sent now."""
+    if "survey.view" not in allowed:
+        return None
+    surveyed = any(e.kind == EventKind.SURVEY_CREATED for e in events)
+    surveys = (
+        survey_selectors.survey_list_for_incident(user=user, incident_id=incident.pk) if surveyed else []
+    )
+    may_send = "survey.send" in allowed and survey_refusal(incident=incident) is None
+    return survey_card(
+        incident,
+        surveys,
+        now=timezone.now(),
+        next_language=survey_selectors.survey_language_for_incident(incident_id=incident.pk)
+        if may_send
+        else None,
+        expiry_days=settings.FIREBREAK_SURVEY_EXPIRY_DAYS,
+    )
 
 
 @team_view("incident.view")

@@ -1,10 +1,13 @@
-"""API routes of the response plan (SLA side, approval side, account access), mounted under /api/v1/."""
+"""API routes of the response plan (SLA side, approval side, account access, review cadence and
+post-incident reviews), mounted under /api/v1/."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from protocols.api import access_views
 from protocols.api.approval_views import ApprovalChainViewSet, ApprovalRuleViewSet, SocialAccountViewSet
+from protocols.api.pir_views import PirActionItemViewSet, PostIncidentReviewViewSet
+from protocols.api.review_views import ProtocolReviewViewSet
 from protocols.api.views import BusinessCalendarViewSet, EscalationChainViewSet, SlaPolicyViewSet
 
 router = SimpleRouter()
@@ -18,6 +21,9 @@ router.register(
     "offboarding-checklists", access_views.OffboardingChecklistViewSet, basename="offboarding-checklist"
 )
 router.register("access-audit", access_views.AccessAuditViewSet, basename="access-audit")
+router.register("protocol-reviews", ProtocolReviewViewSet, basename="protocol-review")
+router.register("post-incident-reviews", PostIncidentReviewViewSet, basename="post-incident-review")
+router.register("pir-action-items", PirActionItemViewSet, basename="pir-action-item")
 
 urlpatterns = [
     path(

@@ -1,6 +1,7 @@
 """The written response plan as data (see each module): roles, categories and their checklists, triage,
 SLA policies and calendars, escalation and approval chains, social accounts and the credentials other
-systems use; the community guidelines (moderation rules)."""
+systems use; the community guidelines (moderation rules); the review cadence of all of it and the
+post-incident reviews that feed it."""
 
 from protocols.models.access import (
     AccessAuditAction,
@@ -18,6 +19,13 @@ from protocols.models.approvals import (
     ApprovalRule,
     ApprovalStage,
     ApprovalStep,
+)
+from protocols.models.cadence import (
+    DEFAULT_REVIEW_INTERVAL_DAYS,
+    ReviewEvent,
+    ReviewEventKind,
+    ReviewKind,
+    ReviewSchedule,
 )
 from protocols.models.checklists import CHECKLIST_TIERS, AnswerKind, ChecklistQuestion
 from protocols.models.moderation import ModerationActionKind, ModerationRule
@@ -44,11 +52,20 @@ from protocols.models.plan import (
     WebhookFlavor,
     Weekday,
 )
+from protocols.models.post_incident import (
+    PirActionItem,
+    PirEvent,
+    PirEventKind,
+    PirLesson,
+    PirState,
+    PostIncidentReview,
+)
 from protocols.models.spikes import SpikeSettings
 
 __all__ = [
     "APPROVER_ROLES",
     "CHECKLIST_TIERS",
+    "DEFAULT_REVIEW_INTERVAL_DAYS",
     "STAGE_ORDER",
     "AccessAuditAction",
     "AccessAuditEvent",
@@ -73,9 +90,19 @@ __all__ = [
     "OffboardingItem",
     "OffboardingItemKind",
     "OpeningHours",
+    "PirActionItem",
+    "PirEvent",
+    "PirEventKind",
+    "PirLesson",
+    "PirState",
     "Platform",
+    "PostIncidentReview",
     "Priority",
     "PublisherKind",
+    "ReviewEvent",
+    "ReviewEventKind",
+    "ReviewKind",
+    "ReviewSchedule",
     "Role",
     "RoleAssignment",
     "Sentiment",

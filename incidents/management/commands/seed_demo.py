@@ -202,6 +202,10 @@ class Command(BaseCommand):
             slug="demo-listening", defaults={"name": "Demo listening tool", "secret": "demo-webhook-secret"}
         )
         self._mentions(users["integration"])
+        # Every part of the plan gets its review schedule now, not at the next daily sync.
+        from protocols.services.cadence import review_schedules_sync
+
+        review_schedules_sync()
         if not options["quiet_logins"]:
             self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for username, _, _, roles in DEMO_USERS:
