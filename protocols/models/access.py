@@ -3,13 +3,12 @@ offboarding leaves behind (credentials to rotate, accounts to hand over) and the
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from protocols.models.accounts import SocialAccount
+from protocols.models.append_only import AppendOnlyModel
 
 APPEND_ONLY = "Access audit events are append-only; they cannot be changed or deleted."
 
@@ -110,17 +109,11 @@ class AccessAuditAction(models.TextChoices):
     TICK = "tick", "Checklist item done"
 
 
-class AppendOnlyQuerySet(models.QuerySet["AccessAuditEvent"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-    def delete(self) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-
-class AccessAuditEvent(models.Model):
+class AccessAuditEvent(AppendOnlyModel):
     """One thing that happened to somebody's access. A database trigger refuses UPDATE and DELETE, so
     the trail holds even against code that goes around this model."""
+
+    append_only_message = APPEND_ONLY
 
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -133,19 +126,9 @@ class AccessAuditEvent(models.Model):
     )
     details = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["subject", "at"], name="access_audit_subject")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)

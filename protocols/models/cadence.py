@@ -3,12 +3,12 @@ again, when it is next due, who last reviewed it) and the append-only record of 
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from protocols.models.append_only import AppendOnlyModel
 
 DEFAULT_REVIEW_INTERVAL_DAYS = 90
 MAX_REVIEW_INTERVAL_DAYS = 3650
@@ -92,17 +92,11 @@ class ReviewEventKind(models.TextChoices):
     MADE_DUE = "made_due", "Made due by a post-incident lesson"
 
 
-class AppendOnlyReviewEvents(models.QuerySet["ReviewEvent"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-    def delete(self) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-
-class ReviewEvent(models.Model):
+class ReviewEvent(AppendOnlyModel):
     """Something that happened to a schedule: a review (who, when, their note), a change of owner or
     interval, a lesson that made it due. A database trigger refuses UPDATE and DELETE."""
+
+    append_only_message = APPEND_ONLY
 
     schedule = models.ForeignKey(ReviewSchedule, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=ReviewEventKind.choices)
@@ -115,19 +109,9 @@ class ReviewEvent(models.Model):
     due_after = models.DateTimeField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyReviewEvents.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["schedule", "at"], name="review_event_schedule_at")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)

@@ -4,12 +4,11 @@ the append-only record of what happened to each review."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from protocols.models.append_only import AppendOnlyModel
 from protocols.models.cadence import ReviewSchedule
 
 APPEND_ONLY = "Post-incident review events are append-only; they cannot be changed or deleted."
@@ -137,17 +136,11 @@ class PirEventKind(models.TextChoices):
     LESSON_LINKED = "lesson_linked", "Lesson linked to the plan"
 
 
-class AppendOnlyPirEvents(models.QuerySet["PirEvent"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-    def delete(self) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
-
-
-class PirEvent(models.Model):
+class PirEvent(AppendOnlyModel):
     """One change to a post-incident review, who made it and when. A database trigger refuses UPDATE
     and DELETE."""
+
+    append_only_message = APPEND_ONLY
 
     review = models.ForeignKey(PostIncidentReview, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=PirEventKind.choices)
@@ -157,19 +150,9 @@ class PirEvent(models.Model):
     at = models.DateTimeField()
     details = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyPirEvents.as_manager()
-
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["review", "at"], name="pir_event_review_at")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError(APPEND_ONLY)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise PermissionError(APPEND_ONLY)
