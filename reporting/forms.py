@@ -65,3 +65,14 @@ class ReportFilterForm(forms.Form):
             if data.get(name)
         }
         return ReportQuery(start=start, end=end, filters=filters)
+
+
+def report_filter_form(params: Any, *, today: date) -> ReportFilterForm:
+    """The filter bar bound to `params`, its choices loaded (categories, assignable people): the
+    dashboard, the exports and the API validate their parameters with it alike."""
+    from incidents.selectors import assignable_user_list
+    from protocols.selectors import category_list
+
+    return ReportFilterForm(
+        params, today=today, categories=list(category_list()), users=list(assignable_user_list())
+    )

@@ -4,7 +4,7 @@ the charts' inputs, from two computed reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from reporting import charts
@@ -98,6 +98,15 @@ def headlines(report: Report, previous: Report) -> list[Headline]:
             else "nobody is being ghosted",
         ),
         Headline(
+            "csat",
+            "Customer satisfaction",
+            "—" if report.csat_average is None else f"{report.csat_average:.1f} / 5",
+            "was " + ("—" if previous.csat_average is None else f"{previous.csat_average:.1f}"),
+            "",
+            f"{report.csat_answered:,} of {report.csat_sent:,} surveys answered "
+            f"({_share(report.csat_response_rate)})",
+        ),
+        Headline(
             "recurrence",
             "Came back within 30 days",
             _share(report.recurrence_share),
@@ -145,6 +154,17 @@ def dashboard_context(report: Report, previous: Report) -> dict[str, Any]:
         ),
         "theme_bars": charts.bars(
             [(f"{name} · {product}", n, str(n), link) for name, product, n, link in report.themes]
+        ),
+        "csat_bars": charts.bars(
+            [
+                (
+                    f"Week of {date.fromisoformat(week):%d %b}",
+                    average,
+                    f"{average:.1f} / 5 · {n} answered",
+                    "",
+                )
+                for week, average, n in report.csat_weeks
+            ]
         ),
         "targets": [{"target": t, "compliance": _share(t.compliance)} for t in report.targets],
         "range_text": f"{query.start:%d %b %Y} to {last_day:%d %b %Y}",

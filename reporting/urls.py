@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from reporting import monthly_views, views
+from reporting import export_views, monthly_views, views
 
 app_name = "reporting"
 
 urlpatterns = [
     path("reports/", views.dashboard, name="dashboard"),
+    path("reports/export/incidents.csv", export_views.export_incidents, name="export_incidents"),
+    path("reports/export/summary.csv", export_views.export_summary, name="export_summary"),
     path("reports/monthly/", monthly_views.monthly_reports, name="monthly_reports"),
     path("reports/monthly/<str:slug>/", monthly_views.monthly_report, name="monthly_report"),
     path(

@@ -3,32 +3,36 @@ leading to the incidents behind it."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from config.errors import ValidationFailed
 from config.pages import HtmxHttpRequest, first_error, page_context, team_view
-from incidents import selectors as incident_selectors
-from protocols.selectors import category_list
-from reporting.forms import ReportFilterForm
+from protocols.review_selectors import protocol_reviews_due
+from reporting.forms import report_filter_form
 from reporting.metrics import report_compute
 from reporting.presenters import dashboard_context
+
+REVIEWS_SHOWN = 10
 
 
 @team_view("report.view")
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     now = timezone.now()
-    form = ReportFilterForm(
-        request.GET,
-        today=now.date(),
-        categories=list(category_list()),
-        users=list(incident_selectors.assignable_user_list()),
-    )
+    form = report_filter_form(request.GET, today=now.date())
     if not form.is_valid():
         raise ValidationFailed(first_error(form))
     query = form.report_query()
     report = report_compute(query=query, user=request.user, now=now)
     previous = report_compute(query=query.previous(), user=request.user, now=now)
     context = {**page_context(request), "nav": "reports", "form": form, **dashboard_context(report, previous)}
+    # The exports take the range and filters shown, so a download matches the page even a day later.
+    context["export_query"] = urlencode(
+        {"start": form.cleaned_data["start"], "end": form.cleaned_data["end"], **query.filters}
+    )
+    # The plan's reviews that are overdue or due within a week (the protocols app decides which).
+    context["reviews_due"] = protocol_reviews_due(now=now, user=request.user)[:REVIEWS_SHOWN]
     return render(request, "reporting/dashboard.html", context)

@@ -88,6 +88,17 @@ class ReportCrisisSerializer(serializers.Serializer):
     incident_id = serializers.IntegerField(allow_null=True)
 
 
+class ReportCsatSerializer(serializers.Serializer):
+    sent = serializers.IntegerField(help_text="Surveys sent for these incidents.")
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    average = serializers.FloatField(allow_null=True, help_text="Mean rating, 1 to 5.")
+    weeks = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="[{week (Monday), average, answered}] by when answers came in.",
+    )
+
+
 class ReportFiguresSerializer(serializers.Serializer):
     start = serializers.DateTimeField(source="query.start")
     end = serializers.DateTimeField(source="query.end", help_text="Exclusive.")
@@ -112,6 +123,7 @@ class ReportFiguresSerializer(serializers.Serializer):
     sent_back_share = serializers.FloatField(allow_null=True)
     unanswered = serializers.SerializerMethodField()
     recurrence = serializers.SerializerMethodField()
+    csat = serializers.SerializerMethodField()
     surges = serializers.SerializerMethodField()
     crises = ReportCrisisSerializer(many=True)
 
@@ -141,6 +153,16 @@ class ReportFiguresSerializer(serializers.Serializer):
             "themes": [
                 {"category": c, "product": p, "incidents": n, "link": link} for c, p, n, link in report.themes
             ],
+        }
+
+    @extend_schema_field(ReportCsatSerializer)
+    def get_csat(self, report: Report) -> dict[str, Any]:
+        return {
+            "sent": report.csat_sent,
+            "answered": report.csat_answered,
+            "response_rate": report.csat_response_rate,
+            "average": report.csat_average,
+            "weeks": [{"week": w, "average": a, "answered": n} for w, a, n in report.csat_weeks],
         }
 
     @extend_schema_field(ReportSurgeSerializer(many=True))

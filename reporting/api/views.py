@@ -12,10 +12,8 @@ from rest_framework.views import APIView
 
 from config.errors import ValidationFailed
 from incidents.api import serializers as s
-from incidents.selectors import assignable_user_list
-from protocols.selectors import category_list
 from reporting.api.serializers import ReportSummarySerializer
-from reporting.forms import ReportFilterForm
+from reporting.forms import ReportFilterForm, report_filter_form
 from reporting.metrics import report_compute
 
 RANGE_PARAMETERS = [
@@ -31,14 +29,9 @@ RANGE_PARAMETERS = [
 ]
 
 
-def report_filter_form(request: Request) -> ReportFilterForm:
+def _valid_form(request: Request) -> ReportFilterForm:
     """The dashboard's own form validates the API's parameters, so both accept exactly the same."""
-    form = ReportFilterForm(
-        request.query_params,
-        today=timezone.now().date(),
-        categories=list(category_list()),
-        users=list(assignable_user_list()),
-    )
+    form = report_filter_form(request.query_params, today=timezone.now().date())
     if not form.is_valid():
         fields = {
             ("non_field_errors" if name == "__all__" else name): [str(e) for e in errors]
@@ -74,7 +67,7 @@ class ReportSummaryView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = report_filter_form(request).report_query()
+        query = _valid_form(request).report_query()
         now = timezone.now()
         current = report_compute(query=query, user=request.user, now=now)
         previous = report_compute(query=query.previous(), user=request.user, now=now)

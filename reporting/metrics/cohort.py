@@ -128,6 +128,10 @@ class Report:
     recurrence_base: int
     recurred: int
     themes: list[tuple[str, str, int, str]]
+    csat_sent: int
+    csat_answered: int
+    csat_average: float | None
+    csat_weeks: list[tuple[str, float, int]]  # (ISO week start, average rating, answers)
     surges: list[tuple[int, str, datetime]]
     crises: list[dict[str, Any]]
     now: datetime
@@ -135,6 +139,10 @@ class Report:
     @property
     def sent_back_share(self) -> float | None:
         return self.replies_sent_back / self.replies_decided if self.replies_decided else None
+
+    @property
+    def csat_response_rate(self) -> float | None:
+        return self.csat_answered / self.csat_sent if self.csat_sent else None
 
     @property
     def recurrence_share(self) -> float | None:

@@ -292,6 +292,22 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         )
     ]
 
+    # Customer satisfaction: the surveys sent for the cohort's incidents, and the answers by the week
+    # they came in (the trend).
+    ((csat_sent, csat_answered, csat_average),) = _rows(
+        "SELECT count(*), count(v.answered_at), avg(v.rating) FROM incidents_satisfactionsurvey v "
+        f"JOIN {base} b ON b.id = v.incident_id",
+        p,
+    )
+    csat_weeks = [
+        (week.isoformat(), float(average), int(n))
+        for week, average, n in _rows(
+            "SELECT date_trunc('week', v.answered_at AT TIME ZONE 'UTC')::date, avg(v.rating), count(*) "
+            f"FROM incidents_satisfactionsurvey v JOIN {base} b ON b.id = v.incident_id "
+            "WHERE v.answered_at IS NOT NULL GROUP BY 1 ORDER BY 1",
+            p,
+        )
+    ]
     surges = [
         (pk, title, created)
         for pk, title, created in _rows(
@@ -332,6 +348,10 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         recurrence_base=int(base_n),
         recurred=int(recurred_n),
         themes=themes,
+        csat_sent=int(csat_sent),
+        csat_answered=int(csat_answered),
+        csat_average=_float(csat_average),
+        csat_weeks=csat_weeks,
         surges=surges,
         crises=crises,
         now=now,

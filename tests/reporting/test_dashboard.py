@@ -83,3 +83,24 @@ def test_the_page_takes_the_same_queries_with_ten_times_the_data(
         build(seed, prefix=f"s{seed}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/reports/", OCTOBER)
+
+
+def test_the_reviews_of_the_plan_that_are_due_are_on_the_dashboard(client: Client, manager: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from protocols.models import Category, ReviewSchedule
+    from protocols.services.cadence import review_schedules_sync
+
+    Category.objects.create(name="Billing", slug="billing")
+    review_schedules_sync(now=timezone.now())
+    overdue = ReviewSchedule.objects.filter(
+        kind="category", object_id=Category.objects.get(slug="billing").pk
+    ).first()
+    assert overdue is not None
+    ReviewSchedule.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(days=3))
+    client.force_login(manager)
+    html = client.get("/reports/").content.decode()
+    section = html.split('id="reviews-due"', 1)[1].split("</table>", 1)[0]
+    assert "Billing" in section and "Overdue" in section

@@ -19,6 +19,7 @@ from incidents.models import (
     Mention,
     Reply,
     ReplyDecision,
+    SatisfactionSurvey,
     SlaClock,
 )
 from protocols.models import Platform
@@ -154,6 +155,16 @@ def test_every_figure_matches_a_recomputation_from_the_raw_rows(seed: int, manag
             ):
                 came_back.add(i.pk)
     assert (report.recurrence_base, report.recurred) == (len(eligible), len(came_back))
+    surveys = list(SatisfactionSurvey.objects.filter(incident_id__in=ids))
+    ratings = [v.rating for v in surveys if v.rating is not None]
+    assert (report.csat_sent, report.csat_answered) == (len(surveys), len(ratings)) and ratings
+    assert report.csat_average == pytest.approx(sum(ratings) / len(ratings))
+    weeks: dict[str, list[int]] = {}
+    for v in surveys:
+        if v.answered_at and v.rating:
+            monday = (v.answered_at - timedelta(days=v.answered_at.weekday())).date().isoformat()
+            weeks.setdefault(monday, []).append(v.rating)
+    assert [(w, n) for w, _, n in report.csat_weeks] == sorted((w, len(r)) for w, r in weeks.items())
     assert [s[0] for s in report.surges] == [i.pk for i in rows if i.thread_key.startswith("surge:")]
     assert [c["reason"] for c in report.crises] == ["Recall rumour"]
 
@@ -208,4 +219,4 @@ def test_the_report_takes_a_fixed_number_of_queries_whatever_the_data(manager: A
         Incident.objects.create(title=f"more {n}", created_at=created, updated_at=created, platform="x")
     with CaptureQueriesContext(connection) as large:
         report_compute(query=query, user=manager, now=NOW)
-    assert len(large) == len(small) <= 26
+    assert len(large) == len(small) <= 28

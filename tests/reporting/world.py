@@ -16,6 +16,7 @@ from incidents.models import (
     Mention,
     Reply,
     ReplyDecision,
+    SatisfactionSurvey,
     SlaClock,
 )
 from protocols.models import Category, Role, Tier
@@ -165,6 +166,15 @@ def build(seed: int, *, prefix: str = "") -> World:
                     started=legal_end,
                     reference=f"reply:{reply.pk}:v2:legal_review:legal",
                 )
+        if resolved and n % 3 == 0:
+            answered = resolved + timedelta(hours=rng.randint(1, 48)) if n % 2 == 0 else None
+            SatisfactionSurvey.objects.create(
+                incident=incident,
+                created_at=resolved,
+                expires_at=resolved + timedelta(days=14),
+                answered_at=answered,
+                rating=rng.randint(1, 5) if answered else None,
+            )
         for m in range(rng.randint(1, 3)):
             posted = created + timedelta(minutes=m * 40)
             Mention.objects.create(
