@@ -69,6 +69,9 @@ class Params:
     spike_surge_latest_min: float = 18.0
     spike_eval_minutes: int = 30
     spike_step_seconds: int = 10  # the detector's beat interval
+    # reports dashboard (bench/reports.py)
+    reports_duration: float = 20.0
+    reports_max_iterations: int = 200
 
     @classmethod
     def quick_preset(cls) -> Params:
@@ -100,6 +103,7 @@ class Params:
             spike_counting_duration=4.0,
             spike_counting_max_batches=30,
             spike_series=200,
+            reports_duration=3.0,
         )
 
 

@@ -61,10 +61,31 @@ def scheduled_report_compute(*, query: ReportQuery, now: datetime) -> Report:
     return _compute(query, scheduled_report_incidents(query=query), now)
 
 
+COHORT_COLUMNS = (
+    "id",
+    "title",
+    "created_at",
+    "first_responded_at",
+    "resolved_at",
+    "category_id",
+    "priority",
+    "status",
+    "platform",
+    "assignee_id",
+    "assigned_role",
+    "products",
+    "mention_count",
+    "thread_key",
+)
+
+
 def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> Report:
     """Every figure of the report, in a fixed number of statements whatever the range or filters."""
-    ids_sql, ids_params = cohort.values("id").query.sql_with_params()
-    base = f"(SELECT * FROM incidents_incident WHERE id IN ({ids_sql}))"
+    # The cohort's own query (its filters on the table itself, walking the created_at index), not
+    # `id IN (cohort)`: with stale statistics PostgreSQL can plan that as a comparison of every row
+    # with every other.
+    ids_sql, ids_params = cohort.values(*COHORT_COLUMNS).query.sql_with_params()
+    base = f"({ids_sql})"
     p = list(ids_params)
 
     ((total, mentions),) = _rows(f"SELECT count(*), coalesce(sum(b.mention_count), 0) FROM {base} b", p)
@@ -270,17 +291,23 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         [now, now, *p, list(OPEN_STATUS_VALUES)],
     )
 
+    # Did the category and product come back? Over every incident (whatever the report's filters)
+    # created from the range's start to 30 days past its end: per category and product, in time order,
+    # how many came strictly later and within 30 days (one sort and a sliding frame, not a probe per
+    # incident).
     recurrence_sql = (
-        f"SELECT b.id, b.category_id, t.product, EXISTS (SELECT 1 FROM incidents_incident o "
-        "WHERE o.id <> b.id AND o.merged_into_id IS NULL AND o.category_id = b.category_id "
-        "AND o.products @> ARRAY[t.product]::varchar[] AND o.created_at > b.created_at "
-        "AND o.created_at <= b.created_at + %s) AS came_back "
-        f"FROM {base} b, unnest(b.products) AS t(product) WHERE b.category_id IS NOT NULL"
+        "SELECT o.id, o.category_id, o.product, o.later > 0 AS came_back FROM ("
+        "SELECT i.id, i.category_id, t.product, count(*) OVER (PARTITION BY i.category_id, t.product "
+        "ORDER BY i.created_at RANGE BETWEEN INTERVAL '1 microsecond' FOLLOWING AND %s FOLLOWING) AS later "
+        "FROM incidents_incident i, unnest(i.products) AS t(product) WHERE i.merged_into_id IS NULL "
+        "AND i.category_id IS NOT NULL AND i.created_at >= %s AND i.created_at < %s) o "
+        f"JOIN {base} b ON b.id = o.id"
     )
+    recurrence_params = [RECUR_WITHIN, query.start, query.end + RECUR_WITHIN, *p]
     ((base_n, recurred_n),) = _rows(
         "SELECT count(DISTINCT r.id), count(DISTINCT r.id) FILTER (WHERE r.came_back) "
         f"FROM ({recurrence_sql}) r",
-        [RECUR_WITHIN, *p],
+        recurrence_params,
     )
     themes = [
         (name, product, n, query.link(category=str(cid), product=product))
@@ -288,7 +315,7 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
             f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
             "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back "
             f"GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2, 3 LIMIT {TOP_THEMES}",
-            [RECUR_WITHIN, *p],
+            recurrence_params,
         )
     ]
 
