@@ -3,11 +3,12 @@ the filters or the data; plain SQL over the cohort's incidents, their clocks, re
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from incidents.filters import TARGET_CHOICES
@@ -79,14 +80,27 @@ COHORT_COLUMNS = (
 )
 
 
+COHORT_TABLE = "report_cohort"
+RECURRENCE_TABLE = "report_recurrence"
+
+
+@transaction.atomic
 def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> Report:
-    """Every figure of the report, in a fixed number of statements whatever the range or filters."""
-    # The cohort's own query (its filters on the table itself, walking the created_at index), not
-    # `id IN (cohort)`: with stale statistics PostgreSQL can plan that as a comparison of every row
-    # with every other.
-    ids_sql, ids_params = cohort.values(*COHORT_COLUMNS).query.sql_with_params()
-    base = f"({ids_sql})"
-    p = list(ids_params)
+    """Every figure of the report, in a fixed number of statements whatever the range or filters.
+
+    The cohort is read once, into a temporary table that lives for this transaction: every figure
+    then reads those few narrow rows instead of filtering the incidents table again (at 100,000
+    incidents in the range that is the difference between ~0.3 s and a few ms per statement). It is
+    the cohort's own query (its filters on the table itself, walking the created_at index), not
+    `id IN (cohort)`, which PostgreSQL can plan as a comparison of every row with every other."""
+    cohort_sql, cohort_params = cohort.values(*COHORT_COLUMNS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {COHORT_TABLE}, {RECURRENCE_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {COHORT_TABLE} ON COMMIT DROP AS {cohort_sql}", cohort_params)
+        cursor.execute(f"CREATE INDEX ON {COHORT_TABLE} (id)")
+        cursor.execute(f"ANALYZE {COHORT_TABLE} (id, created_at, category_id)")
+    base = COHORT_TABLE
+    p: list[Any] = []
 
     ((total, mentions),) = _rows(f"SELECT count(*), coalesce(sum(b.mention_count), 0) FROM {base} b", p)
     incidents_by = {
@@ -117,17 +131,19 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
             )
         ],
     }
-    mentions_by = {
-        dim: [
-            (LABELS[dim].get(v, v), n)
-            for v, n in _rows(
-                f"SELECT m.{dim}, count(*) FROM incidents_mention m JOIN {base} b ON b.id = m.incident_id "
-                "GROUP BY 1 ORDER BY 2 DESC, 1",
-                p,
-            )
-        ]
-        for dim in ("platform", "sentiment")
-    }
+    # One pass over the cohort's mentions for both breakdowns.
+    mention_counts = _rows(
+        f"SELECT m.platform, m.sentiment, count(*) FROM incidents_mention m JOIN {base} b "
+        "ON b.id = m.incident_id GROUP BY 1, 2",
+        p,
+    )
+    mentions_by: dict[str, list[tuple[str, int]]] = {}
+    for dim, index in (("platform", 0), ("sentiment", 1)):
+        totals: dict[str, int] = defaultdict(int)
+        for row in mention_counts:
+            totals[row[index]] += int(row[2])
+        ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        mentions_by[dim] = [(LABELS[dim].get(v, v), n) for v, n in ordered]
     per_day = [
         (day.isoformat(), n)
         for day, n in _rows(
@@ -304,6 +320,12 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         f"JOIN {base} b ON b.id = o.id"
     )
     recurrence_params = [RECUR_WITHIN, query.start, query.end + RECUR_WITHIN, *p]
+    # Read once, then counted two ways (the share and the top themes).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {RECURRENCE_TABLE} ON COMMIT DROP AS {recurrence_sql}", recurrence_params
+        )
+    recurrence_sql, recurrence_params = f"SELECT * FROM {RECURRENCE_TABLE}", []
     ((base_n, recurred_n),) = _rows(
         "SELECT count(DISTINCT r.id), count(DISTINCT r.id) FILTER (WHERE r.came_back) "
         f"FROM ({recurrence_sql}) r",

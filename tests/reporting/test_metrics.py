@@ -219,4 +219,4 @@ def test_the_report_takes_a_fixed_number_of_queries_whatever_the_data(manager: A
         Incident.objects.create(title=f"more {n}", created_at=created, updated_at=created, platform="x")
     with CaptureQueriesContext(connection) as large:
         report_compute(query=query, user=manager, now=NOW)
-    assert len(large) == len(small) <= 28
+    assert len(large) == len(small) <= 34
