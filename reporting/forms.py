@@ -8,7 +8,9 @@ from typing import Any, cast
 
 from django import forms
 
+from incidents.selectors import assignable_user_list
 from protocols.models import Category, Platform, Priority, Role, Tier
+from protocols.selectors import category_list
 from reporting.metrics import ReportQuery
 
 DEFAULT_DAYS = 30
@@ -70,9 +72,6 @@ class ReportFilterForm(forms.Form):
 def report_filter_form(params: Any, *, today: date) -> ReportFilterForm:
     """The filter bar bound to `params`, its choices loaded (categories, assignable people): the
     dashboard, the exports and the API validate their parameters with it alike."""
-    from incidents.selectors import assignable_user_list
-    from protocols.selectors import category_list
-
     return ReportFilterForm(
         params, today=today, categories=list(category_list()), users=list(assignable_user_list())
     )

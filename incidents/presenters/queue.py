@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import dateformat, timezone
+from django.utils.dateparse import parse_datetime
 
+from incidents.filters import TARGET_CHOICES
 from incidents.models import Incident, SlaState
 from incidents.presenters.wording import compact_age, countdown_text, since_text
+from protocols.models import Role, Tier
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,6 @@ class Narrowing:
 
 
 def queue_narrowing(params: Any) -> list[Narrowing]:
-    from django.utils.dateparse import parse_datetime
-
-    from incidents.filters import TARGET_CHOICES
-    from protocols.models import Role, Tier
-
     targets = dict(TARGET_CHOICES)
 
     def moment(value: str) -> str:
