@@ -19,6 +19,7 @@ from incidents.models import (
     SatisfactionSurvey,
     SlaClock,
 )
+from protocols.business_time import ALWAYS_OPEN
 from protocols.models import Category, Role, Tier
 from tests.factories import UserFactory
 
@@ -32,7 +33,7 @@ def clock(incident: Incident, kind: str, *, started: datetime, **fields: Any) ->
     defaults: dict[str, Any] = {
         "policy_name": "Standard",
         "calendar_name": "Office hours",
-        "calendar": {},
+        "calendar": ALWAYS_OPEN.to_json(),  # a real snapshot: the incident page can read the clock
         "target_seconds": 3600,
         "status": "stopped" if fields.get("stopped_at") else "running",
         "updated_at": started,
