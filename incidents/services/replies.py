@@ -373,7 +373,15 @@ def _require_decider(actor: Any, reply: Reply) -> dict[str, Any]:
     step = reply.current_step
     if step is None:
         raise Conflict(f"This reply is {reply.get_state_display().lower()}; there is nothing to decide.")
-    if step["role"] not in user_roles(user=actor):
+    roles = user_roles(user=actor)
+    if step["role"] not in roles:
+        decided = [s for s in reply.chain[: reply.step] if s["role"] in roles]
+        if decided:
+            # Someone with the same role decided that step a moment ago: the actor is late, not unauthorised.
+            raise Conflict(
+                f"The {decided[-1]['label'].lower()} step was already decided; "
+                f"the reply now waits on {step['label'].lower()}."
+            )
         raise PermissionRefused(f"Only {Role(step['role']).label} decides the {step['label'].lower()} step.")
     if actor.pk in reply_authors(reply=reply):
         raise PermissionRefused("You wrote this reply: someone else must review it.")

@@ -307,6 +307,23 @@ def test_acting_on_an_old_version_is_a_conflict(pr_user: Any, legal: Any, incide
     assert _snapshot(reply) == before
 
 
+def test_a_second_lawyer_acting_on_a_decided_step_is_told_it_was_decided(
+    pr_user: Any, legal: Any, incident: Any
+) -> None:
+    """The page still showed the legal step: the late lawyer gets a conflict, not 'only a manager decides'."""
+    other_lawyer = UserFactory(username="second-lawyer", roles=[Role.LEGAL])
+    reply = _draft(pr_user, incident)
+    svc.reply_submit(actor=pr_user, reply_id=reply.pk)
+    svc.reply_approve(actor=legal, reply_id=reply.pk, expected_version=1)
+    before = _snapshot(reply)
+    with pytest.raises(Conflict, match="legal review step was already decided"):
+        svc.reply_approve(actor=other_lawyer, reply_id=reply.pk, expected_version=1)
+    assert _snapshot(reply) == before
+    outsider = UserFactory(username="support-only", roles=[Role.RESPONDER])
+    with pytest.raises(PermissionRefused):
+        svc.reply_approve(actor=outsider, reply_id=reply.pk, expected_version=1)
+
+
 # --- races ------------------------------------------------------------------------------------------------
 
 
