@@ -12,8 +12,9 @@ from django.utils.http import content_disposition_header
 from config.errors import ValidationFailed
 from config.pages import HtmxHttpRequest, first_error, team_view
 from reporting.exports import incident_rows_csv, summary_csv
+from reporting.figures import report_pair
 from reporting.forms import report_filter_form
-from reporting.metrics import ReportQuery, report_compute
+from reporting.metrics import ReportQuery
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
@@ -47,8 +48,7 @@ def export_incidents(request: HtmxHttpRequest) -> StreamingHttpResponse:
 def export_summary(request: HtmxHttpRequest) -> HttpResponse:
     query = _report_query(request)
     now = timezone.now()
-    report = report_compute(query=query, user=request.user, now=now)
-    previous = report_compute(query=query.previous(), user=request.user, now=now)
+    report, previous = report_pair(query=query, user=request.user, now=now)
     return HttpResponse(
         summary_csv(report=report, previous=previous),
         content_type=CSV_CONTENT_TYPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -27,3 +28,112 @@ class MonthlyReport(models.Model):
     @property
     def slug(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+# --- rollups: what the dashboard reads instead of the raw tables ------------------------------------------
+#
+# Triggers on the tables a figure depends on queue the ids of the incidents a statement touched
+# (RollupDirty); `rollup_refresh` (a beat task every 15 seconds) drains the queue, rewrites those
+# incidents' facts (IncidentFact: one narrow row per incident with every duration and outcome already
+# worked out) and then each touched day's slices (DaySlice: per UTC day and per filter value, the
+# counts and the sorted durations). RollupState records up to when the rollups are complete.
+
+
+class IncidentFact(models.Model):
+    """One incident as the reports count it, worked out from its clocks, replies, mentions and surveys.
+    Incidents merged into another have no fact (the survivor counts their mentions and replies)."""
+
+    incident_id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField()
+    day = models.DateField(help_text="The UTC day the incident was created.")
+    category_id = models.BigIntegerField(null=True)
+    tier = models.CharField(max_length=16, blank=True)
+    priority = models.CharField(max_length=16)
+    status = models.CharField(max_length=32)
+    platform = models.CharField(max_length=32, blank=True)
+    assignee_id = models.BigIntegerField(null=True)
+    assigned_role = models.CharField(max_length=32, blank=True)
+    products = ArrayField(models.TextField(), default=list)
+    mention_count = models.IntegerField(default=0)
+    surge_title = models.TextField(null=True, help_text="The title, for a surge incident.")
+    first_response_clock = models.FloatField(null=True)
+    resolution_clock = models.FloatField(null=True)
+    first_response_business = ArrayField(models.FloatField(), default=list)
+    resolution_business = ArrayField(models.FloatField(), default=list)
+    has_targets = models.BooleanField(default=False)
+    targets_stopped = ArrayField(models.TextField(), default=list)
+    targets_breached = ArrayField(models.TextField(), default=list)
+    step_stages = ArrayField(models.TextField(), default=list)
+    step_clock = ArrayField(models.FloatField(), default=list)
+    step_business = ArrayField(models.FloatField(), default=list)
+    replies_decided = models.IntegerField(default=0)
+    replies_sent_back = models.IntegerField(default=0)
+    mentions = models.JSONField(default=dict, help_text='Mentions by "platform|sentiment".')
+    unanswered_posted = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        help_text="Microseconds since the epoch, per unanswered mention.",
+    )
+    surveys_sent = models.IntegerField(default=0)
+    survey_ratings = ArrayField(models.IntegerField(), default=list)
+    survey_weeks = ArrayField(models.DateField(), default=list)
+    recurrence_counted = models.BooleanField(default=False)
+    recurred_products = ArrayField(models.TextField(), default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="fact_day"),
+            # Recurrence: the later incidents of a category, probed from each fact.
+            models.Index(fields=["category_id", "created_at"], name="fact_category_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Facts of incident #{self.incident_id}"
+
+
+class DaySlice(models.Model):
+    """The figures of one UTC day's incidents for one filter value ("" for all, "priority:high", ...):
+    counts in `figures`, and every duration of the day sorted, packed as doubles in `durations` (the
+    offsets are in figures["durations"]), so a range's exact percentiles merge a few sorted runs."""
+
+    day = models.DateField()
+    slice = models.CharField(max_length=200)
+    figures = models.JSONField()
+    durations = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["slice", "day"], name="dayslice_slice_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.slice or 'all'}"
+
+
+class RollupDirty(models.Model):
+    """An incident whose facts must be worked out again (a queue, appended to by triggers)."""
+
+    incident_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Incident #{self.incident_id} to refresh"
+
+
+class RollupDirtyDay(models.Model):
+    """A day whose slices must be rebuilt from the facts."""
+
+    day = models.DateField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"{self.day} to rebuild"
+
+
+class RollupState(models.Model):
+    """One row: the rollups hold every change committed before `complete_as_of`."""
+
+    complete_as_of = models.DateTimeField(null=True)
+    refreshed_at = models.DateTimeField(null=True)
+    last_incidents = models.IntegerField(default=0)
+    last_days = models.IntegerField(default=0)
+    last_seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"Rollups complete as of {self.complete_as_of}"

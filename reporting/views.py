@@ -12,8 +12,8 @@ from django.utils import timezone
 from config.errors import ValidationFailed
 from config.pages import HtmxHttpRequest, first_error, page_context, team_view
 from protocols.review_selectors import protocol_reviews_due
+from reporting.figures import report_pair
 from reporting.forms import report_filter_form
-from reporting.metrics import report_compute
 from reporting.presenters import dashboard_context
 
 REVIEWS_SHOWN = 10
@@ -26,8 +26,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         raise ValidationFailed(first_error(form))
     query = form.report_query()
-    report = report_compute(query=query, user=request.user, now=now)
-    previous = report_compute(query=query.previous(), user=request.user, now=now)
+    report, previous = report_pair(query=query, user=request.user, now=now)
     context = {**page_context(request), "nav": "reports", "form": form, **dashboard_context(report, previous)}
     # The exports take the range and filters shown, so a download matches the page even a day later.
     context["export_query"] = urlencode(

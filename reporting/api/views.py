@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from config.errors import ValidationFailed
 from incidents.api import serializers as s
 from reporting.api.serializers import ReportSummarySerializer
+from reporting.figures import report_pair
 from reporting.forms import ReportFilterForm, report_filter_form
-from reporting.metrics import report_compute
 
 RANGE_PARAMETERS = [
     OpenApiParameter("start", OpenApiTypes.DATE, description="First day (UTC); default 29 days before end."),
@@ -69,6 +69,5 @@ class ReportSummaryView(APIView):
     def get(self, request: Request) -> Response:
         query = _valid_form(request).report_query()
         now = timezone.now()
-        current = report_compute(query=query, user=request.user, now=now)
-        previous = report_compute(query=query.previous(), user=request.user, now=now)
+        current, previous = report_pair(query=query, user=request.user, now=now)
         return Response(ReportSummarySerializer({"current": current, "previous": previous}).data)

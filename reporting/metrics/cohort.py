@@ -12,11 +12,13 @@ them). Every figure is about those incidents, so the queue link behind it lists 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.urls import reverse
@@ -32,6 +34,7 @@ from protocols.models import Platform, Role, Sentiment
 FILTER_PARAMS = ("category", "tier", "priority", "platform", "product", "assignee", "assigned_role", "tag")
 RECUR_WITHIN = timedelta(days=30)
 TOP_THEMES = 10
+TOP_PRODUCTS = 20
 PLATFORMS = dict(Platform.choices)
 ROLES = dict(Role.choices)
 LABELS = {"platform": PLATFORMS, "sentiment": dict(Sentiment.choices)}
@@ -135,6 +138,8 @@ class Report:
     surges: list[tuple[int, str, datetime]]
     crises: list[dict[str, Any]]
     now: datetime
+    # When the figures come from the rollups: every change committed before this moment is in them.
+    as_of: datetime | None = field(default=None, compare=False)
 
     @property
     def sent_back_share(self) -> float | None:
@@ -179,3 +184,41 @@ def _cohort(query: ReportQuery, incidents: QuerySet[Incident], viewer: _Viewer) 
         fields = {name: [str(e) for e in errors] for name, errors in filterset.errors.items()}
         raise ValidationFailed(f"{', '.join(fields)}: invalid.", fields=fields)
     return filterset.qs
+
+
+# --- the order figures are listed in, the same whichever way they were computed ----------------------------
+
+
+def by_count(items: Iterable[Count], *, by_label: bool) -> list[Count]:
+    """Largest first; ties by name (by_label) or by value."""
+    return sorted(items, key=lambda c: (-c.value, c.label if by_label else c.key))
+
+
+def by_name(items: Iterable[Target]) -> list[Target]:
+    """By category name, uncategorised last."""
+    return sorted(items, key=lambda t: (t.kind == "none", t.label, t.kind))
+
+
+def themes_ordered(items: Iterable[tuple[str, str, int, str]]) -> list[tuple[str, str, int, str]]:
+    """(category name, product, incidents, category id): most recurring first."""
+    return sorted(items, key=lambda t: (-t[2], t[0], t[1]))
+
+
+def stage_order(stage: str) -> tuple[int, str]:
+    order = list(STAGE_LABELS)
+    return (order.index(stage) if stage in order else len(order), stage)
+
+
+def crisis_periods(query: ReportQuery) -> list[dict[str, Any]]:
+    """The crisis-mode periods overlapping the range (whatever the filters: the mode is brand-wide)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, reason, started_at, ended_at, expires_at, incident_id FROM incidents_crisismode "
+            "WHERE started_at < %s AND coalesce(ended_at, expires_at) > %s ORDER BY started_at, id",
+            [query.end, query.start],
+        )
+        rows = cursor.fetchall()
+    return [
+        {"id": pk, "reason": reason, "started_at": started, "ended_at": ended or expires, "incident_id": iid}
+        for pk, reason, started, ended, expires, iid in rows
+    ]

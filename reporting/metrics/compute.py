@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
@@ -19,6 +20,7 @@ from reporting.metrics.cohort import (
     RECUR_WITHIN,
     ROLES,
     STAGE_LABELS,
+    TOP_PRODUCTS,
     TOP_THEMES,
     Count,
     Durations,
@@ -26,8 +28,13 @@ from reporting.metrics.cohort import (
     ReportQuery,
     Stage,
     Target,
+    by_count,
+    by_name,
+    crisis_periods,
     report_incidents,
     scheduled_report_incidents,
+    stage_order,
+    themes_ordered,
 )
 
 
@@ -37,9 +44,11 @@ def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
+# The mean is the exact sum of the values as float8 (each to 15 digits as numeric) over their count:
+# the same figure whichever order the values are added in (the rollups add them by day).
 _STATS = (
     "count({x}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {x}), "
-    "percentile_cont(0.9) WITHIN GROUP (ORDER BY {x}), avg({x})"
+    "percentile_cont(0.9) WITHIN GROUP (ORDER BY {x}), sum(({x})::float8::numeric)"
 )
 
 
@@ -48,8 +57,10 @@ def _float(value: Any) -> float | None:
 
 
 def _durations(row: Sequence[Any]) -> Durations:
-    n, median, p90, mean = row
-    return Durations(n=int(n or 0), median=_float(median), p90=_float(p90), mean=_float(mean))
+    n, median, p90, total = row
+    n = int(n or 0)
+    mean = float(Fraction(total) / n) if n else None
+    return Durations(n=n, median=_float(median), p90=_float(p90), mean=mean)
 
 
 def report_compute(*, query: ReportQuery, user: Any, now: datetime) -> Report:
@@ -104,32 +115,46 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
 
     ((total, mentions),) = _rows(f"SELECT count(*), coalesce(sum(b.mention_count), 0) FROM {base} b", p)
     incidents_by = {
-        "category": [
-            Count(str(cid or "none"), name or "Uncategorised", n, query.link(category=str(cid or "none")))
-            for cid, name, n in _rows(
-                f"SELECT b.category_id, c.name, count(*) FROM {base} b "
-                "LEFT JOIN protocols_category c ON c.id = b.category_id GROUP BY 1, 2 ORDER BY 3 DESC, 2",
-                p,
-            )
-        ],
-        "priority": [
-            Count(v, v.title(), n, query.link(priority=v))
-            for v, n in _rows(f"SELECT b.priority, count(*) FROM {base} b GROUP BY 1 ORDER BY 2 DESC, 1", p)
-        ],
-        "platform": [
-            Count(
-                v or "none", PLATFORMS.get(v, v or "none"), n, query.link(platform=v) if v else query.link()
-            )
-            for v, n in _rows(f"SELECT b.platform, count(*) FROM {base} b GROUP BY 1 ORDER BY 2 DESC, 1", p)
-        ],
-        "product": [
-            Count(v, v, n, query.link(product=v))
-            for v, n in _rows(
-                f"SELECT t.product, count(*) FROM {base} b, unnest(b.products) AS t(product) "
-                "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
-                p,
-            )
-        ],
+        "category": by_count(
+            [
+                Count(str(cid or "none"), name or "Uncategorised", n, query.link(category=str(cid or "none")))
+                for cid, name, n in _rows(
+                    f"SELECT b.category_id, c.name, count(*) FROM {base} b "
+                    "LEFT JOIN protocols_category c ON c.id = b.category_id GROUP BY 1, 2",
+                    p,
+                )
+            ],
+            by_label=True,
+        ),
+        "priority": by_count(
+            [
+                Count(v, v.title(), n, query.link(priority=v))
+                for v, n in _rows(f"SELECT b.priority, count(*) FROM {base} b GROUP BY 1", p)
+            ],
+            by_label=False,
+        ),
+        "platform": by_count(
+            [
+                Count(
+                    v or "none",
+                    PLATFORMS.get(v, v or "none"),
+                    n,
+                    query.link(platform=v) if v else query.link(),
+                )
+                for v, n in _rows(f"SELECT b.platform, count(*) FROM {base} b GROUP BY 1", p)
+            ],
+            by_label=False,
+        ),
+        "product": by_count(
+            [
+                Count(v, v, n, query.link(product=v))
+                for v, n in _rows(
+                    f"SELECT t.product, count(*) FROM {base} b, unnest(b.products) AS t(product) GROUP BY 1",
+                    p,
+                )
+            ],
+            by_label=False,
+        )[:TOP_PRODUCTS],
     }
     # One pass over the cohort's mentions for both breakdowns.
     mention_counts = _rows(
@@ -172,7 +197,10 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
     }
     first_response_seconds = [
         float(v)
-        for (v,) in _rows(f"SELECT {first_clock} FROM {base} b WHERE b.first_responded_at IS NOT NULL", p)
+        for (v,) in _rows(
+            f"SELECT ({first_clock})::float8 FROM {base} b WHERE b.first_responded_at IS NOT NULL ORDER BY 1",
+            p,
+        )
     ]
 
     targets = []
@@ -196,59 +224,70 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
     )
     target_kinds = [k for k, _ in TARGET_CHOICES]
     breaches_by = {
-        "category": [
-            Count(
-                str(cid or "none"),
-                name or "Uncategorised",
-                n,
-                query.link(category=str(cid or "none"), breached="any"),
-            )
-            for cid, name, n in _rows(
-                f"SELECT b.category_id, c.name, count(*) FROM {base} b "
-                "LEFT JOIN protocols_category c ON c.id = b.category_id "
-                f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
-                [*p, target_kinds],
-            )
-        ],
-        "priority": [
-            Count(v, v.title(), n, query.link(priority=v, breached="any"))
-            for v, n in _rows(
-                f"SELECT b.priority, count(*) FROM {base} b WHERE b.id IN ({breached_ids}) "
-                "GROUP BY 1 ORDER BY 2 DESC, 1",
-                [*p, target_kinds],
-            )
-        ],
-        "assignee": [
-            Count(
-                str(uid or "none"),
-                name or "Unassigned",
-                n,
-                query.link(assignee=str(uid or "none"), breached="any"),
-            )
-            for uid, name, n in _rows(
-                "SELECT b.assignee_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), "
-                f"u.username), count(*) FROM {base} b LEFT JOIN auth_user u ON u.id = b.assignee_id "
-                f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
-                [*p, target_kinds],
-            )
-        ],
-        "role": [
-            Count(
-                v or "none",
-                ROLES.get(v, v or "No role"),
-                n,
-                query.link(assigned_role=v, breached="any") if v else "",
-            )
-            for v, n in _rows(
-                f"SELECT b.assigned_role, count(*) FROM {base} b WHERE b.id IN ({breached_ids}) "
-                "GROUP BY 1 ORDER BY 2 DESC, 1",
-                [*p, target_kinds],
-            )
-        ],
+        "category": by_count(
+            [
+                Count(
+                    str(cid or "none"),
+                    name or "Uncategorised",
+                    n,
+                    query.link(category=str(cid or "none"), breached="any"),
+                )
+                for cid, name, n in _rows(
+                    f"SELECT b.category_id, c.name, count(*) FROM {base} b "
+                    "LEFT JOIN protocols_category c ON c.id = b.category_id "
+                    f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2",
+                    [*p, target_kinds],
+                )
+            ],
+            by_label=True,
+        ),
+        "priority": by_count(
+            [
+                Count(v, v.title(), n, query.link(priority=v, breached="any"))
+                for v, n in _rows(
+                    f"SELECT b.priority, count(*) FROM {base} b WHERE b.id IN ({breached_ids}) GROUP BY 1",
+                    [*p, target_kinds],
+                )
+            ],
+            by_label=False,
+        ),
+        "assignee": by_count(
+            [
+                Count(
+                    str(uid or "none"),
+                    name or "Unassigned",
+                    n,
+                    query.link(assignee=str(uid or "none"), breached="any"),
+                )
+                for uid, name, n in _rows(
+                    "SELECT b.assignee_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), "
+                    f"u.username), count(*) FROM {base} b LEFT JOIN auth_user u ON u.id = b.assignee_id "
+                    f"WHERE b.id IN ({breached_ids}) GROUP BY 1, 2",
+                    [*p, target_kinds],
+                )
+            ],
+            by_label=True,
+        ),
+        "role": by_count(
+            [
+                Count(
+                    v or "none",
+                    ROLES.get(v, v or "No role"),
+                    n,
+                    query.link(assigned_role=v, breached="any") if v else "",
+                )
+                for v, n in _rows(
+                    f"SELECT b.assigned_role, count(*) FROM {base} b "
+                    f"WHERE b.id IN ({breached_ids}) GROUP BY 1",
+                    [*p, target_kinds],
+                )
+            ],
+            by_label=False,
+        ),
     }
 
     # Per category, an incident is decided when every target it had is decided: met if none breached.
-    compliance_by_category = [
+    compliance_by_category = by_name(
         Target(
             str(cid or "none"),
             name or "Uncategorised",
@@ -263,10 +302,10 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
             "SELECT b.id, b.category_id, bool_or(s.stopped_at IS NOT NULL) AS stopped, "
             "bool_or(s.breached_at IS NOT NULL) AS breached FROM incidents_slaclock s "
             f"JOIN {base} b ON b.id = s.incident_id WHERE s.kind = ANY(%s) GROUP BY 1, 2) k "
-            "LEFT JOIN protocols_category c ON c.id = k.category_id GROUP BY 1, 2 ORDER BY 2 NULLS LAST",
+            "LEFT JOIN protocols_category c ON c.id = k.category_id GROUP BY 1, 2",
             [*p, target_kinds],
         )
-    ]
+    )
     stage_rows = {
         (stage, measure): _durations(rest)
         for stage, measure, *rest in _rows(
@@ -289,7 +328,7 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
             stage_rows.get((stage, "clock"), empty),
             stage_rows.get((stage, "business"), empty),
         )
-        for stage in sorted({s for s, _ in stage_rows} | set(STAGE_LABELS), key=_stage_order)
+        for stage in sorted({s for s, _ in stage_rows} | set(STAGE_LABELS), key=stage_order)
     ]
     ((decided, sent_back),) = _rows(
         "SELECT count(DISTINCT d.reply_id), count(DISTINCT d.reply_id) FILTER "
@@ -332,26 +371,28 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         recurrence_params,
     )
     themes = [
-        (name, product, n, query.link(category=str(cid), product=product))
-        for cid, name, product, n in _rows(
-            f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
-            "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back "
-            f"GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2, 3 LIMIT {TOP_THEMES}",
-            recurrence_params,
+        (name, product, n, query.link(category=cid, product=product))
+        for name, product, n, cid in themes_ordered(
+            (name, product, n, str(cid))
+            for cid, name, product, n in _rows(
+                f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
+                "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back GROUP BY 1, 2, 3",
+                recurrence_params,
+            )
         )
-    ]
+    ][:TOP_THEMES]
 
     # Customer satisfaction: the surveys sent for the cohort's incidents, and the answers by the week
     # they came in (the trend).
-    ((csat_sent, csat_answered, csat_average),) = _rows(
-        "SELECT count(*), count(v.answered_at), avg(v.rating) FROM incidents_satisfactionsurvey v "
+    ((csat_sent, csat_answered, csat_total),) = _rows(
+        "SELECT count(*), count(v.answered_at), sum(v.rating) FROM incidents_satisfactionsurvey v "
         f"JOIN {base} b ON b.id = v.incident_id",
         p,
     )
     csat_weeks = [
-        (week.isoformat(), float(average), int(n))
-        for week, average, n in _rows(
-            "SELECT date_trunc('week', v.answered_at AT TIME ZONE 'UTC')::date, avg(v.rating), count(*) "
+        (week.isoformat(), float(Fraction(int(total), int(n))), int(n))
+        for week, total, n in _rows(
+            "SELECT date_trunc('week', v.answered_at AT TIME ZONE 'UTC')::date, sum(v.rating), count(*) "
             f"FROM incidents_satisfactionsurvey v JOIN {base} b ON b.id = v.incident_id "
             "WHERE v.answered_at IS NOT NULL GROUP BY 1 ORDER BY 1",
             p,
@@ -361,18 +402,11 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         (pk, title, created)
         for pk, title, created in _rows(
             f"SELECT b.id, b.title, b.created_at FROM {base} b WHERE b.thread_key LIKE 'surge:%%' "
-            "ORDER BY b.created_at",
+            "ORDER BY b.created_at, b.id",
             p,
         )
     ]
-    crises = [
-        {"id": pk, "reason": reason, "started_at": started, "ended_at": ended or expires, "incident_id": iid}
-        for pk, reason, started, ended, expires, iid in _rows(
-            "SELECT id, reason, started_at, ended_at, expires_at, incident_id FROM incidents_crisismode "
-            "WHERE started_at < %s AND coalesce(ended_at, expires_at) > %s ORDER BY started_at",
-            [query.end, query.start],
-        )
-    ]
+    crises = crisis_periods(query)
     return Report(
         query=query,
         incidents=int(total),
@@ -399,7 +433,7 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         themes=themes,
         csat_sent=int(csat_sent),
         csat_answered=int(csat_answered),
-        csat_average=_float(csat_average),
+        csat_average=float(Fraction(int(csat_total), int(csat_answered))) if csat_answered else None,
         csat_weeks=csat_weeks,
         surges=surges,
         crises=crises,
@@ -414,8 +448,3 @@ def _business_sql(base: str, kind: str) -> str:
         f"JOIN {base} b ON b.id = c.incident_id "
         f"WHERE c.kind = '{kind}' AND c.reference = '' AND c.stopped_at IS NOT NULL"  # kind: a constant
     )
-
-
-def _stage_order(stage: str) -> tuple[int, str]:
-    order = list(STAGE_LABELS)
-    return (order.index(stage) if stage in order else len(order), stage)

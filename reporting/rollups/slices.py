@@ -1,0 +1,166 @@
+"""A day's slices: the figures of the incidents created on one UTC day, for everyone ("") and for each
+value of each filter the dashboard offers ("category:3", "priority:high", "product:x2-blender", ...),
+tallied from the facts. Counts are kept as counts; durations as sorted runs of doubles with their exact
+sum, so merging a range's days gives the same percentiles and means as computing them from scratch."""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal, localcontext
+from typing import Any
+
+from django.db import connection
+
+from incidents.models import OPEN_STATUS_VALUES
+from reporting.rollups.facts import FACT_COLUMNS, TARGET_KINDS
+
+OPEN = frozenset(OPEN_STATUS_VALUES)
+# Durations whose mean a report shows (the unanswered mentions' posting times need none).
+WITH_MEAN_PREFIXES = ("first_response:", "resolution:", "step:")
+
+
+def exact_sum(values: Iterable[float]) -> Decimal:
+    """The sum of the values as PostgreSQL sums float8::numeric (each to 15 significant digits),
+    exactly: a report's mean is this sum over the count, whichever way it was computed."""
+    with localcontext(prec=80):
+        return sum((Decimal(f"{v:.15g}") for v in values), Decimal(0))
+
+
+def slice_keys(fact: dict[str, Any]) -> Iterator[str]:
+    """Every slice an incident counts in: one per filter it matches, as the queue's filters match."""
+    yield ""
+    yield f"category:{fact['category_id'] if fact['category_id'] is not None else 'none'}"
+    if fact["tier"]:
+        yield f"tier:{fact['tier']}"
+    yield f"priority:{fact['priority']}"
+    if fact["platform"]:
+        yield f"platform:{fact['platform']}"
+    for product in sorted(set(fact["products"])):
+        yield f"product:{product}"
+    yield f"assignee:{fact['assignee_id'] if fact['assignee_id'] is not None else 'none'}"
+    if fact["assigned_role"]:
+        yield f"assigned_role:{fact['assigned_role']}"
+
+
+class Tally:
+    """The figures of one slice of one day."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self.durations: dict[str, list[float]] = defaultdict(list)
+        self.surges: list[list[Any]] = []
+
+    def add(self, f: dict[str, Any]) -> None:
+        c = self.counts
+        c["total"]["incidents"] += 1
+        c["total"]["mentions"] += f["mention_count"]
+        category = str(f["category_id"]) if f["category_id"] is not None else "none"
+        c["category"][category] += 1
+        c["priority"][f["priority"]] += 1
+        c["platform"][f["platform"]] += 1
+        for product in f["products"]:
+            c["product"][product] += 1
+        for key, n in f["mentions"].items():
+            c["mentions"][key] += n
+        d = self.durations
+        if f["first_response_clock"] is not None:
+            d["first_response:clock"].append(f["first_response_clock"])
+        if f["resolution_clock"] is not None:
+            d["resolution:clock"].append(f["resolution_clock"])
+        d["first_response:business"].extend(f["first_response_business"])
+        d["resolution:business"].extend(f["resolution_business"])
+        for stage, clock, business in zip(f["step_stages"], f["step_clock"], f["step_business"], strict=True):
+            d[f"step:{stage}:clock"].append(clock)
+            d[f"step:{stage}:business"].append(business)
+        stopped, breached = set(f["targets_stopped"]), set(f["targets_breached"])
+        for kind in TARGET_KINDS:
+            if kind in stopped and kind not in breached:
+                c["target_met"][kind] += 1
+            if kind in breached:
+                c["target_breached"][kind] += 1
+        if breached:
+            c["breached_category"][category] += 1
+            c["breached_priority"][f["priority"]] += 1
+            assignee = str(f["assignee_id"]) if f["assignee_id"] is not None else "none"
+            c["breached_assignee"][assignee] += 1
+            c["breached_role"][f["assigned_role"]] += 1
+        if f["has_targets"]:
+            c["compliance_seen"][category] += 1
+            if stopped and not breached:
+                c["compliance_met"][category] += 1
+            if breached:
+                c["compliance_breached"][category] += 1
+        c["total"]["replies_decided"] += f["replies_decided"]
+        c["total"]["replies_sent_back"] += f["replies_sent_back"]
+        if f["status"] in OPEN and f["unanswered_posted"]:
+            c["total"]["unanswered"] += len(f["unanswered_posted"])
+            d["unanswered:posted"].extend(float(p) for p in f["unanswered_posted"])
+        if f["recurrence_counted"]:
+            c["total"]["recurrence_base"] += 1
+            if f["recurred_products"]:
+                c["total"]["recurred"] += 1
+            for product in f["recurred_products"]:
+                c["themes"][f"{category}|{product}"] += 1
+        c["total"]["csat_sent"] += f["surveys_sent"]
+        for rating, week in zip(f["survey_ratings"], f["survey_weeks"], strict=True):
+            c["total"]["csat_answered"] += 1
+            c["total"]["csat_rating_sum"] += rating
+            c["csat_week_n"][week.isoformat()] += 1
+            c["csat_week_sum"][week.isoformat()] += rating
+        if f["surge_title"] is not None:
+            self.surges.append([f["incident_id"], f["surge_title"], f["created_at"].isoformat()])
+
+    def packed(self) -> tuple[dict[str, Any], bytes]:
+        """The figures as JSON and the durations as one run of doubles, each metric's part sorted."""
+        blob = array("d")
+        offsets: dict[str, list[Any]] = {}
+        for metric in sorted(self.durations):
+            values = sorted(self.durations[metric])
+            total = str(exact_sum(values)) if metric.startswith(WITH_MEAN_PREFIXES) else ""
+            offsets[metric] = [len(blob), len(values), total]
+            blob.extend(values)
+        figures = {
+            "counts": {name: dict(counter) for name, counter in self.counts.items()},
+            "durations": offsets,
+            "surges": self.surges,
+        }
+        return figures, blob.tobytes()
+
+
+def slices_rebuild(days: Iterable[date]) -> int:
+    """Rewrites every slice of `days` from the facts; returns how many slices were written."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    columns = [c.strip() for c in FACT_COLUMNS.split(",")]
+    tallies: dict[tuple[date, str], Tally] = defaultdict(Tally)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM reporting_incidentfact "
+            "WHERE day = ANY(%s) ORDER BY incident_id",
+            [days],
+        )
+        for row in cursor.fetchall():
+            fact = dict(zip(columns, row, strict=True))
+            fact["mentions"] = json.loads(fact["mentions"])  # Django's cursor leaves JSON as text
+            for key in slice_keys(fact):
+                tallies[(fact["day"], key)].add(fact)
+        cursor.execute("DELETE FROM reporting_dayslice WHERE day = ANY(%s)", [days])
+        rows = []
+        for (day, key), tally in tallies.items():
+            figures, blob = tally.packed()
+            rows.append((day, key, figures, blob))
+        if rows:
+            from psycopg2.extras import Json, execute_values
+
+            execute_values(
+                cursor,
+                "INSERT INTO reporting_dayslice (day, slice, figures, durations) VALUES %s",
+                [(day, key, Json(figures), blob) for day, key, figures, blob in rows],
+                page_size=200,
+            )
+    return len(rows)
