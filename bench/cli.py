@@ -24,7 +24,7 @@ from bench.ingest import ingest_batch_http, ingest_batch_inprocess, single_post_
 from bench.profiling import print_profile, profile_intake
 from bench.queuepage import queue_pages
 from bench.report import Outcome, write_json
-from bench.reports import reports_raw
+from bench.reports import reports
 from bench.server import gunicorn
 from bench.sla import engine_digest, sla_backlog, sla_lag, sla_memory, sla_tick_idle
 from bench.spikes import spike_counting, spike_detection
@@ -41,7 +41,7 @@ BENCHMARKS = (
     "sla_memory",
     "spike_counting",
     "spike_detection",
-    "reports_raw",
+    "reports",
 )
 REFERENCE_INCIDENTS = 1_000_000
 QUICK_INCIDENTS = 20_000
@@ -276,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             done(attempt("spike_counting", lambda: spike_counting(ctx)))
         if "spike_detection" in selected:
             done(attempt("spike_detection", lambda: spike_detection(ctx)))
-        if "reports_raw" in selected:
-            done(attempt("reports_raw", lambda: reports_raw(ctx)))
+        if "reports" in selected:
+            done(attempt("reports", lambda: reports(ctx)))
     finally:
         log("cleaning up: removing the rows this run ingested, VACUUM ANALYZE")
         try:

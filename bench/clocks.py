@@ -261,22 +261,23 @@ def activate(env: BenchEnv, population: Population, first_due_at: datetime) -> d
     return {"moved": moved, "update_seconds": round(time.time() - started, 3), "committed_at": time.time()}
 
 
-def remove_all(env: BenchEnv) -> dict[str, int]:
-    """Every clock, firing and notification (the dataset has none: all are the bench's), the incidents'
-    SLA summary put back to what no clock gives ("none", no deadline). Timeline events go with
-    dataset.cleanup (by id)."""
+def remove_all(env: BenchEnv, *, dataset_clocks: int = 0) -> dict[str, int]:
+    """Every firing and notification and every clock above the dataset's own (its stopped clocks, ids
+    up to `dataset_clocks`, are the reports' data and stay), the incidents' SLA summary put back to what
+    no running clock gives ("none", no deadline). Timeline events go with dataset.cleanup (by id)."""
     counts: dict[str, int] = {}
     with env.pg() as conn, conn.cursor() as cur:
-        for table in ("incidents_clockfiring", "incidents_notification", "incidents_slaclock"):
+        for table in ("incidents_clockfiring", "incidents_notification"):
             cur.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cur.fetchone()[0]
         cur.execute(
             "UPDATE incidents_incident SET sla_state = 'none', sla_due_at = NULL "
             "WHERE (sla_state <> 'none' OR sla_due_at IS NOT NULL) "
-            "AND id IN (SELECT incident_id FROM incidents_slaclock)"
+            "AND id IN (SELECT incident_id FROM incidents_slaclock WHERE id > %s)",
+            (dataset_clocks,),
         )
         counts["incidents_reset"] = cur.rowcount
-        cur.execute(
-            "TRUNCATE incidents_clockfiring, incidents_notification, incidents_slaclock RESTART IDENTITY"
-        )
+        cur.execute("TRUNCATE incidents_clockfiring, incidents_notification RESTART IDENTITY")
+        cur.execute("DELETE FROM incidents_slaclock WHERE id > %s", (dataset_clocks,))
+        counts["incidents_slaclock"] = cur.rowcount
     return counts

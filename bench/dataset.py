@@ -37,7 +37,7 @@ from typing import Any, cast
 from bench import synth
 from bench.env import BenchEnv, log
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: stopped clocks, approval steps, decisions and surveys for the reports
 MARKER_TABLE = "bench_dataset"
 BIG_TABLES = ("incidents_incident", "incidents_mention", "incidents_timelineevent")
 CHUNK_INCIDENTS = 20_000
@@ -615,6 +615,11 @@ def build(env: BenchEnv, spec: Spec, *, progress: Callable[[str], None] = log) -
     timings["integrity_checks"] = time.time() - t
 
     t = time.time()
+    report_rows = _report_rows(env, anchor)
+    timings["report_rows"] = time.time() - t
+    progress(f"    clocks, approval steps and surveys in {timings['report_rows']:.0f}s: {report_rows}")
+
+    t = time.time()
     env.vacuum_analyze(BIG_TABLES, checkpoint=True)
     timings["vacuum_analyze"] = time.time() - t
 
@@ -632,6 +637,8 @@ def build(env: BenchEnv, spec: Spec, *, progress: Callable[[str], None] = log) -
         max_mention, mentions = cur.fetchone()
         cur.execute("SELECT max(id), count(*) FROM incidents_timelineevent")
         max_event, events = cur.fetchone()
+        cur.execute("SELECT coalesce(max(id), 0) FROM incidents_slaclock")
+        (max_clock,) = cur.fetchone()
         cur.execute(
             "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)",
             (list(BIG_TABLES),),
@@ -653,9 +660,10 @@ def build(env: BenchEnv, spec: Spec, *, progress: Callable[[str], None] = log) -
             "timeline_events": events,
         },
         "open_share": round(open_count / incidents, 4) if incidents else 0,
-        "max_ids": {"incident": max_incident, "mention": max_mention, "event": max_event},
+        "max_ids": {"incident": max_incident, "mention": max_mention, "event": max_event, "clock": max_clock},
         "table_bytes": sizes,
         "author_pool": spec.author_pool,
+        "report_rows": report_rows,
         "bench_client_user_id": client_id,
     }
     _write_marker(env, info)
@@ -664,6 +672,108 @@ def build(env: BenchEnv, spec: Spec, *, progress: Callable[[str], None] = log) -
         f"{mentions:,} mentions, {events:,} timeline events"
     )
     return info
+
+
+# What the reports count beyond incidents and mentions, all derived from the incidents' own times (so
+# a function of the seed): a stopped first-response clock per responded incident and a resolution clock
+# per resolved one (business seconds a share of the clock time; breached past 1 h / 3 days); for one
+# responded incident in twelve a published reply through legal review (one in ten sent back) and
+# management approval, with its stopped step clocks and decisions; a survey for one resolved incident in
+# three, half of them answered. Only stopped clocks: nothing here is work for the SLA sweeper.
+_CLOCK_COLUMNS = (
+    "incident_id, kind, reference, status, policy_name, calendar_name, calendar, chain, chain_name, "
+    "target_seconds, started_at, stopped_at, breached_at, consumed_seconds, paused_for_seconds, next_step, "
+    "step_repeats, updated_at"
+)
+_CLOCK_CONSTANTS = "'stopped', 'Standard', 'Office hours', %(calendar)s::jsonb, '[]'::jsonb, ''"
+_REPORT_ROWS = {
+    "first_response_clocks": f"""
+INSERT INTO incidents_slaclock ({_CLOCK_COLUMNS})
+SELECT i.id, 'first_response', '', {_CLOCK_CONSTANTS}, 3600, i.created_at, i.first_responded_at,
+    CASE WHEN i.first_responded_at > i.created_at + interval '1 hour'
+         THEN i.created_at + interval '1 hour' END,
+    round((extract(epoch FROM i.first_responded_at - i.created_at)
+           * (0.3 + (i.id %% 61) / 100.0))::numeric, 3),
+    0, 0, 0, i.first_responded_at
+FROM incidents_incident i WHERE i.first_responded_at IS NOT NULL""",
+    "resolution_clocks": f"""
+INSERT INTO incidents_slaclock ({_CLOCK_COLUMNS})
+SELECT i.id, 'resolution', '', {_CLOCK_CONSTANTS}, 86400, i.created_at, i.resolved_at,
+    CASE WHEN i.resolved_at > i.created_at + interval '3 days' THEN i.created_at + interval '3 days' END,
+    round((extract(epoch FROM i.resolved_at - i.created_at) * (0.25 + (i.id %% 53) / 100.0))::numeric, 3),
+    0, 0, 0, i.resolved_at
+FROM incidents_incident i WHERE i.resolved_at IS NOT NULL""",
+    "approval_replies": f"""
+WITH replies AS (
+    INSERT INTO incidents_reply (incident_id, author_id, template_name, body, version, state, chain_name,
+        chain, step, waiting_on_role, edited_at, changes_note, published_url, published_external_id,
+        publish_status, publish_attempts, publish_error, created_at, updated_at, published_at)
+    SELECT i.id, %(author)s, '', 'Thank you for telling us: we are looking into it.', 1, 'published',
+        'Sign-off', '[]'::jsonb, 1, '', i.created_at, '', '', '', '', 0, '', i.created_at,
+        i.first_responded_at, i.first_responded_at
+    FROM incidents_incident i WHERE i.first_responded_at IS NOT NULL AND i.id %% 12 = 0
+    RETURNING id, incident_id, created_at
+), steps AS (
+    SELECT r.id AS reply_id, r.incident_id, r.created_at + interval '2 minutes' AS legal_start,
+        r.created_at + interval '2 minutes' + make_interval(secs => 300 + (r.incident_id * 7919) %% 7200)
+            AS legal_end,
+        r.incident_id %% 120 = 0 AS sent_back,
+        make_interval(secs => 60 + (r.incident_id * 104729) %% 3000) AS management_for
+    FROM replies r
+), legal AS (
+    INSERT INTO incidents_slaclock ({_CLOCK_COLUMNS})
+    SELECT s.incident_id, 'approval_step', 'reply:' || s.reply_id || ':v1:legal_review:legal',
+        {_CLOCK_CONSTANTS}, 7200, s.legal_start, s.legal_end, NULL,
+        round((extract(epoch FROM s.legal_end - s.legal_start) * 0.8)::numeric, 3), 0, 0, 0, s.legal_end
+    FROM steps s
+), management AS (
+    INSERT INTO incidents_slaclock ({_CLOCK_COLUMNS})
+    SELECT s.incident_id, 'approval_step', 'reply:' || s.reply_id || ':v1:management_approval:manager',
+        {_CLOCK_CONSTANTS}, 3600, s.legal_end, s.legal_end + s.management_for, NULL,
+        round((extract(epoch FROM s.management_for) * 0.9)::numeric, 3), 0, 0, 0, s.legal_end
+    FROM steps s WHERE NOT s.sent_back
+)
+INSERT INTO incidents_replydecision (reply_id, version, stage, decision, note, decided_at, decided_by_id)
+SELECT s.reply_id, 1, 'legal_review', CASE WHEN s.sent_back THEN 'changes_requested' ELSE 'approved' END,
+    '', s.legal_end, %(decider)s FROM steps s
+UNION ALL
+SELECT s.reply_id, 1, 'management_approval', 'approved', '', s.legal_end + s.management_for, %(decider)s
+FROM steps s WHERE NOT s.sent_back""",
+    "surveys": """
+INSERT INTO incidents_satisfactionsurvey (incident_id, created_at, expires_at, language, comment,
+    answered_at, rating)
+SELECT i.id, i.resolved_at, i.resolved_at + interval '14 days', 'en', '', a.answered_at,
+    CASE WHEN a.answered_at IS NOT NULL THEN 1 + (i.id * 31) %% 5 END
+FROM incidents_incident i,
+LATERAL (SELECT CASE WHEN i.id %% 2 = 0 AND i.resolved_at + make_interval(hours => (1 + i.id %% 48)::int)
+                          < to_timestamp(%(anchor)s)
+                     THEN i.resolved_at + make_interval(hours => (1 + i.id %% 48)::int) END AS answered_at) a
+WHERE i.resolved_at IS NOT NULL AND i.id %% 3 = 0""",
+}
+
+
+def _report_rows(env: BenchEnv, anchor: float) -> dict[str, int]:
+    from protocols.business_time import ALWAYS_OPEN
+
+    rows: dict[str, int] = {}
+    with env.pg() as conn, conn.cursor() as cur:
+        cur.execute("SELECT min(id), max(id) FROM auth_user")
+        author, decider = cur.fetchone()
+        params = {
+            "calendar": json.dumps(ALWAYS_OPEN.to_json()),
+            "author": author,
+            "decider": decider,
+            "anchor": anchor,
+        }
+        for name, sql in _REPORT_ROWS.items():
+            cur.execute(sql, params)
+            rows[name] = cur.rowcount
+        # The triggers queued every incident many times over while the dataset loaded: once is enough.
+        cur.execute("TRUNCATE reporting_rollupdirty, reporting_rollupdirtyday, reporting_dayslice")
+        cur.execute("TRUNCATE reporting_incidentfact")
+        cur.execute("INSERT INTO reporting_rollupdirty (incident_id) SELECT id FROM incidents_incident")
+        cur.execute("UPDATE reporting_rollupstate SET complete_as_of = NULL")
+    return rows
 
 
 def unfilled_columns(env: BenchEnv) -> list[str]:
@@ -767,7 +877,11 @@ def cleanup(env: BenchEnv, info: dict[str, Any]) -> int:
     from bench import clocks
 
     ids = info["max_ids"]
-    removed = sum(n for table, n in clocks.remove_all(env).items() if table != "incidents_reset")
+    removed = sum(
+        n
+        for table, n in clocks.remove_all(env, dataset_clocks=ids.get("clock", 0)).items()
+        if table != "incidents_reset"
+    )
     with env.pg() as conn:
         conn.autocommit = False
         with conn.cursor() as cur:

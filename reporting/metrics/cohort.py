@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +42,11 @@ LABELS = {"platform": PLATFORMS, "sentiment": dict(Sentiment.choices)}
 STAGE_LABELS = {"legal_review": "Legal review", "management_approval": "Management approval"}
 
 
+@cache
+def _queue_url() -> str:
+    return reverse("incidents:queue")
+
+
 @dataclass(frozen=True)
 class ReportQuery:
     start: datetime
@@ -61,8 +67,15 @@ class ReportQuery:
         }
 
     def link(self, **extra: str) -> str:
-        """The queue, filtered to the incidents behind a figure."""
-        return f"{reverse('incidents:queue')}?{urlencode(self.queue_params(**extra))}"
+        """The queue, filtered to the incidents behind a figure (a report makes a hundred of these)."""
+        if any(key in self.filters for key in extra):  # an extra that replaces a filter keeps its place
+            return f"{_queue_url()}?{urlencode(self.queue_params(**extra))}"
+        tail = f"&{urlencode(extra)}" if extra else ""
+        return f"{self._base_link}{tail}"
+
+    @cached_property
+    def _base_link(self) -> str:
+        return f"{_queue_url()}?{urlencode(self.queue_params())}"
 
 
 @dataclass(frozen=True)
@@ -192,6 +205,11 @@ def _cohort(query: ReportQuery, incidents: QuerySet[Incident], viewer: _Viewer) 
 def by_count(items: Iterable[Count], *, by_label: bool) -> list[Count]:
     """Largest first; ties by name (by_label) or by value."""
     return sorted(items, key=lambda c: (-c.value, c.label if by_label else c.key))
+
+
+def top_products(counts: Iterable[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
+    """The most mentioned products (ties by name), before their links are made (there may be many)."""
+    return sorted(counts, key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def by_name(items: Iterable[Target]) -> list[Target]:

@@ -35,6 +35,7 @@ from reporting.metrics.cohort import (
     scheduled_report_incidents,
     stage_order,
     themes_ordered,
+    top_products,
 )
 
 
@@ -145,16 +146,16 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
             ],
             by_label=False,
         ),
-        "product": by_count(
-            [
-                Count(v, v, n, query.link(product=v))
-                for v, n in _rows(
+        "product": [
+            Count(v, v, n, query.link(product=v))
+            for v, n in top_products(
+                _rows(
                     f"SELECT t.product, count(*) FROM {base} b, unnest(b.products) AS t(product) GROUP BY 1",
                     p,
-                )
-            ],
-            by_label=False,
-        )[:TOP_PRODUCTS],
+                ),
+                TOP_PRODUCTS,
+            )
+        ],
     }
     # One pass over the cohort's mentions for both breakdowns.
     mention_counts = _rows(
@@ -370,17 +371,18 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         f"FROM ({recurrence_sql}) r",
         recurrence_params,
     )
+    ordered_themes = themes_ordered(
+        (name, product, n, str(cid))
+        for cid, name, product, n in _rows(
+            f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
+            "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back GROUP BY 1, 2, 3",
+            recurrence_params,
+        )
+    )
     themes = [
         (name, product, n, query.link(category=cid, product=product))
-        for name, product, n, cid in themes_ordered(
-            (name, product, n, str(cid))
-            for cid, name, product, n in _rows(
-                f"SELECT r.category_id, c.name, r.product, count(DISTINCT r.id) FROM ({recurrence_sql}) r "
-                "JOIN protocols_category c ON c.id = r.category_id WHERE r.came_back GROUP BY 1, 2, 3",
-                recurrence_params,
-            )
-        )
-    ][:TOP_THEMES]
+        for name, product, n, cid in ordered_themes[:TOP_THEMES]
+    ]
 
     # Customer satisfaction: the surveys sent for the cohort's incidents, and the answers by the week
     # they came in (the trend).

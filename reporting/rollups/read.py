@@ -37,6 +37,7 @@ from reporting.metrics.cohort import (
     crisis_periods,
     stage_order,
     themes_ordered,
+    top_products,
 )
 
 FRESH_FOR = timedelta(seconds=60)
@@ -203,9 +204,9 @@ def _report(
             ],
             by_label=False,
         ),
-        "product": by_count(
-            [Count(k, k, n, query.link(product=k)) for k, n in c["product"].items()], by_label=False
-        )[:TOP_PRODUCTS],
+        "product": [
+            Count(k, k, n, query.link(product=k)) for k, n in top_products(c["product"].items(), TOP_PRODUCTS)
+        ],
     }
     mentions_by: dict[str, list[tuple[str, int]]] = {}
     for dim, index in (("platform", 0), ("sentiment", 1)):
@@ -324,8 +325,9 @@ def _report(
         recurrence_base=total.get("recurrence_base", 0),
         recurred=total.get("recurred", 0),
         themes=[
-            (name, product, n, query.link(category=cid, product=product)) for name, product, n, cid in themes
-        ][:TOP_THEMES],
+            (name, product, n, query.link(category=cid, product=product))
+            for name, product, n, cid in themes[:TOP_THEMES]
+        ],
         csat_sent=total.get("csat_sent", 0),
         csat_answered=answered,
         csat_average=_mean(total.get("csat_rating_sum", 0), answered),
