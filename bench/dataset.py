@@ -40,6 +40,12 @@ from bench.env import BenchEnv, log
 GENERATOR_VERSION = 2  # 2: stopped clocks, approval steps, decisions and surveys for the reports
 MARKER_TABLE = "bench_dataset"
 BIG_TABLES = ("incidents_incident", "incidents_mention", "incidents_timelineevent")
+REPORT_TABLES = (
+    "incidents_slaclock",
+    "incidents_reply",
+    "incidents_replydecision",
+    "incidents_satisfactionsurvey",
+)
 CHUNK_INCIDENTS = 20_000
 SPAN_SECONDS = 365 * 86400
 RECENT_SECONDS = 14 * 86400
@@ -620,7 +626,7 @@ def build(env: BenchEnv, spec: Spec, *, progress: Callable[[str], None] = log) -
     progress(f"    clocks, approval steps and surveys in {timings['report_rows']:.0f}s: {report_rows}")
 
     t = time.time()
-    env.vacuum_analyze(BIG_TABLES, checkpoint=True)
+    env.vacuum_analyze([*BIG_TABLES, *REPORT_TABLES], checkpoint=True)
     timings["vacuum_analyze"] = time.time() - t
 
     with env.pg() as conn, conn.cursor() as cur:

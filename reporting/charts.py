@@ -8,19 +8,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from reporting.metrics import Durations
+from reporting.metrics.cohort import RESPONSE_BUCKETS
 
 COLUMN_HEIGHT = 120
 LABEL_ROOM = 18  # px under the columns for the axis labels
 
 # First response time distribution: the buckets a response plan talks in.
-RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("< 15 min", 15 * 60),
-    ("15-60 min", 60 * 60),
-    ("1-4 h", 4 * 3600),
-    ("4-24 h", 24 * 3600),
-    ("1-3 days", 72 * 3600),
-    ("> 3 days", float("inf")),
-)
 
 
 @dataclass(frozen=True)
@@ -90,17 +83,11 @@ def volume_chart(per_day: Sequence[tuple[str, int]], *, start: date, end: date) 
     return column_chart(points, step=step, summary=f"{total} incidents over {len(days)} days")
 
 
-def response_distribution(seconds: Sequence[float]) -> ColumnChart:
-    counts = [0] * len(RESPONSE_BUCKETS)
-    for value in seconds:
-        for index, (_, upper) in enumerate(RESPONSE_BUCKETS):
-            if value < upper:
-                counts[index] += 1
-                break
+def response_distribution(counts: Sequence[int]) -> ColumnChart:
     points = [
         (label, f"First response {label}", n) for (label, _), n in zip(RESPONSE_BUCKETS, counts, strict=True)
     ]
-    return column_chart(points, step=60, summary=f"{len(seconds)} first responses")
+    return column_chart(points, step=60, summary=f"{sum(counts)} first responses")
 
 
 def bars(items: Sequence[tuple[str, float, str, str]]) -> list[Bar]:

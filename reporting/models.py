@@ -91,6 +91,32 @@ class IncidentFact(models.Model):
         return f"Facts of incident #{self.incident_id}"
 
 
+class FactProduct(models.Model):
+    """One (incident, product) of a categorised incident, for recurrence: did an incident of the same
+    category with the same product come within 30 days after? One index range answers it."""
+
+    incident_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    product = models.TextField()
+    created_at = models.DateTimeField()
+    came_back = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["category_id", "product", "created_at"], name="factproduct_theme_created"),
+            # A new incident can only make those come back that have not yet: few, in their own index.
+            models.Index(
+                fields=["category_id", "product", "created_at"],
+                condition=models.Q(came_back=False),
+                name="factproduct_waiting",
+            ),
+            models.Index(fields=["incident_id"], name="factproduct_incident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.product}"
+
+
 class DaySlice(models.Model):
     """The figures of one UTC day's incidents for one filter value ("" for all, "priority:high", ...):
     counts in `figures`, and every duration of the day sorted, packed as doubles in `durations` (the
@@ -100,6 +126,7 @@ class DaySlice(models.Model):
     slice = models.CharField(max_length=200)
     figures = models.JSONField()
     durations = models.BinaryField()
+    fences = models.BinaryField(default=bytes, help_text="Every FENCE_STEP-th duration of each sorted part.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["slice", "day"], name="dayslice_slice_day")]
@@ -134,6 +161,9 @@ class RollupState(models.Model):
     last_incidents = models.IntegerField(default=0)
     last_days = models.IntegerField(default=0)
     last_seconds = models.FloatField(default=0)
+    recurrence_pending = models.BooleanField(
+        default=False, help_text="A build took facts without recurrence: work it out for all of them."
+    )
 
     def __str__(self) -> str:
         return f"Rollups complete as of {self.complete_as_of}"

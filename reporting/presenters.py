@@ -126,7 +126,7 @@ def dashboard_context(report: Report, previous: Report) -> dict[str, Any]:
         "previous": previous,
         "headlines": headlines(report, previous),
         "volume_chart": charts.volume_chart(report.per_day, start=query.start.date(), end=query.end.date()),
-        "response_chart": charts.response_distribution(report.first_response_seconds),
+        "response_chart": charts.response_distribution(report.first_response_histogram),
         "compliance_bars": charts.bars(
             [
                 (

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
 from datetime import datetime, timedelta
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +40,15 @@ PLATFORMS = dict(Platform.choices)
 ROLES = dict(Role.choices)
 LABELS = {"platform": PLATFORMS, "sentiment": dict(Sentiment.choices)}
 STAGE_LABELS = {"legal_review": "Legal review", "management_approval": "Management approval"}
+# The first-response histogram: (label, upper bound in seconds, exclusive).
+RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("< 15 min", 15 * 60),
+    ("15-60 min", 60 * 60),
+    ("1-4 h", 4 * 3600),
+    ("4-24 h", 24 * 3600),
+    ("1-3 days", 72 * 3600),
+    ("> 3 days", float("inf")),
+)
 
 
 @cache
@@ -130,7 +139,7 @@ class Report:
     per_day: list[tuple[str, int]]
     first_response: dict[str, Durations]
     resolution: dict[str, Durations]
-    first_response_seconds: list[float]
+    first_response_histogram: tuple[int, ...]  # first responses per RESPONSE_BUCKETS bucket
     targets: list[Target]
     breaches_by: dict[str, list[Count]]
     compliance_by_category: list[Target]

@@ -18,6 +18,7 @@ from reporting.metrics.cohort import (
     LABELS,
     PLATFORMS,
     RECUR_WITHIN,
+    RESPONSE_BUCKETS,
     ROLES,
     STAGE_LABELS,
     TOP_PRODUCTS,
@@ -196,13 +197,12 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         ),
         "business": _durations(_rows(_business_sql(base, "resolution"), p)[0]),
     }
-    first_response_seconds = [
-        float(v)
-        for (v,) in _rows(
-            f"SELECT ({first_clock})::float8 FROM {base} b WHERE b.first_responded_at IS NOT NULL ORDER BY 1",
-            p,
-        )
-    ]
+    below = ", ".join(
+        f"count(*) FILTER (WHERE ({first_clock})::float8 < {upper})" if upper != float("inf") else "count(*)"
+        for _, upper in RESPONSE_BUCKETS
+    )
+    (reached,) = _rows(f"SELECT {below} FROM {base} b WHERE b.first_responded_at IS NOT NULL", p)
+    first_response_histogram = tuple(int(n) - int(reached[i - 1] if i else 0) for i, n in enumerate(reached))
 
     targets = []
     outcome_rows = {
@@ -419,7 +419,7 @@ def _compute(query: ReportQuery, cohort: QuerySet[Incident], now: datetime) -> R
         per_day=per_day,
         first_response=first_response,
         resolution=resolution,
-        first_response_seconds=first_response_seconds,
+        first_response_histogram=first_response_histogram,
         targets=targets,
         breaches_by=breaches_by,
         compliance_by_category=compliance_by_category,

@@ -91,8 +91,8 @@ class Migration(migrations.Migration):
             reverse_sql=migrations.RunSQL.noop,
         ),
         migrations.RunSQL(
-            sql="INSERT INTO reporting_rollupstate (id, last_incidents, last_days, last_seconds) "
-            "VALUES (1, 0, 0, 0); "
+            sql="INSERT INTO reporting_rollupstate (id, last_incidents, last_days, last_seconds, "
+            "recurrence_pending) VALUES (1, 0, 0, 0, false); "
             "INSERT INTO reporting_rollupdirty (incident_id) SELECT id FROM incidents_incident",
             reverse_sql="DELETE FROM reporting_rollupdirty; DELETE FROM reporting_rollupstate",
         ),

@@ -73,7 +73,8 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT count(DISTINCT d.reply_id) AS decided,
            count(DISTINCT d.reply_id) FILTER (WHERE d.decision = 'changes_requested') AS sent_back
-    FROM incidents_replydecision d JOIN incidents_reply r ON r.id = d.reply_id
+    FROM incidents_reply r JOIN LATERAL (
+        SELECT d.reply_id, d.decision FROM incidents_replydecision d WHERE d.reply_id = r.id) d ON true
     WHERE r.incident_id = i.id
 ) decisions ON true
 LEFT JOIN LATERAL (
@@ -107,61 +108,104 @@ ON CONFLICT (incident_id) DO UPDATE SET
     )
 )
 
-# Facts whose recurrence another incident's change may have changed: the same category, sharing a
-# product, created up to 30 days before it (read from the facts as they stood before and after).
+# Every (incident, product) of the categorised facts, for recurrence (came_back worked out after).
+_PRODUCTS_DELETE = "DELETE FROM reporting_factproduct WHERE incident_id = ANY(%(ids)s)"
+_PRODUCTS_INSERT = """
+INSERT INTO reporting_factproduct (incident_id, category_id, product, created_at, came_back)
+SELECT DISTINCT f.incident_id, f.category_id, t.product, f.created_at, false
+FROM reporting_incidentfact f, unnest(f.products) AS t(product)
+WHERE f.incident_id = ANY(%(ids)s) AND f.recurrence_counted
+"""
+
+# The products whose "came back" a change can flip: of the same category and product, created in the
+# 30 days before an incident that now has the product (those that had not come back yet: their own
+# small index) or that had it before the change (those that had).
 _NEIGHBOURS = """
-SELECT DISTINCT g.incident_id FROM reporting_incidentfact g
-JOIN (SELECT category_id, products, created_at FROM reporting_incidentfact WHERE incident_id = ANY(%(ids)s)
-      UNION ALL
-      SELECT category_id, products, created_at FROM reporting_before) d
-  ON g.category_id = d.category_id AND g.products && d.products
- AND g.created_at >= d.created_at - %(within)s AND g.created_at <= d.created_at
+SELECT g.incident_id
+FROM reporting_factproduct d
+CROSS JOIN LATERAL (
+    SELECT g.incident_id FROM reporting_factproduct g
+    WHERE g.category_id = d.category_id AND g.product = d.product AND NOT g.came_back
+      AND g.created_at >= d.created_at - %(within)s AND g.created_at < d.created_at
+) g
+WHERE d.incident_id = ANY(%(ids)s)
+UNION
+SELECT g.incident_id
+FROM (
+    SELECT b.category_id, t.product, b.created_at
+    FROM reporting_before b, unnest(b.products) AS t(product) WHERE b.category_id IS NOT NULL
+      AND NOT EXISTS (  -- unchanged where recurrence looks: nothing it made come back can change
+          SELECT 1 FROM reporting_incidentfact n WHERE n.incident_id = b.incident_id
+             AND n.category_id = b.category_id AND n.products = b.products AND n.created_at = b.created_at)
+) d
+CROSS JOIN LATERAL (
+    SELECT g.incident_id FROM reporting_factproduct g
+    WHERE g.category_id = d.category_id AND g.product = d.product AND g.came_back
+      AND g.created_at >= d.created_at - %(within)s AND g.created_at < d.created_at
+) g
 """
 
-# Whether each product of the incident came back: a later incident (strictly) of the same category
-# with that product, within 30 days. Probed per fact through (category_id, created_at).
+# Whether each product came back: a later incident (strictly) of the same category with that product,
+# within 30 days: one index range each. Then the facts' lists of products that came back.
 _RECURRENCE_PROBE = """
-UPDATE reporting_incidentfact f SET recurred_products = r.products
+UPDATE reporting_factproduct p SET came_back = r.came_back
 FROM (
-    SELECT f2.incident_id, coalesce((
-        SELECT array_agg(DISTINCT p.product ORDER BY p.product) FROM unnest(f2.products) AS p(product)
-        WHERE EXISTS (
-            SELECT 1 FROM reporting_incidentfact g
-            WHERE g.category_id = f2.category_id AND g.created_at > f2.created_at
-              AND g.created_at <= f2.created_at + %(within)s AND g.products @> ARRAY[p.product])
-    ), '{}') AS products
-    FROM reporting_incidentfact f2 WHERE f2.incident_id = ANY(%(ids)s) AND f2.recurrence_counted
+    SELECT p2.id, EXISTS (
+        SELECT 1 FROM reporting_factproduct g
+        WHERE g.category_id = p2.category_id AND g.product = p2.product AND g.created_at > p2.created_at
+          AND g.created_at <= p2.created_at + %(within)s) AS came_back
+    FROM reporting_factproduct p2 WHERE p2.incident_id = ANY(%(ids)s)
 ) r
-WHERE f.incident_id = r.incident_id AND f.recurred_products IS DISTINCT FROM r.products
-RETURNING f.day
+WHERE p.id = r.id AND p.came_back <> r.came_back
 """
 
-# The same for every fact at once (the first build): one sort and a sliding frame per category and
-# product, as the raw computation does it.
+# The same for every product at once (a build): one sort and a sliding frame per category and product,
+# as the raw computation does it.
 _RECURRENCE_ALL = """
+UPDATE reporting_factproduct p SET came_back = w.later > 0
+FROM (
+    SELECT g.id, count(*) OVER (PARTITION BY g.category_id, g.product
+        ORDER BY g.created_at RANGE BETWEEN INTERVAL '1 microsecond' FOLLOWING AND %(within)s FOLLOWING)
+        AS later
+    FROM reporting_factproduct g
+) w
+WHERE p.id = w.id AND p.came_back <> (w.later > 0)
+"""
+
+# The facts' recurred products from their products' flags (all of them, or those of `ids`).
+_RECURRED = """
 UPDATE reporting_incidentfact f SET recurred_products = r.products
 FROM (
-    SELECT w.incident_id, coalesce(array_agg(DISTINCT w.product ORDER BY w.product)
-                                   FILTER (WHERE w.later > 0), '{}') AS products FROM (
-        SELECT g.incident_id, t.product, count(*) OVER (PARTITION BY g.category_id, t.product
-            ORDER BY g.created_at RANGE BETWEEN INTERVAL '1 microsecond' FOLLOWING AND %(within)s FOLLOWING)
-            AS later
-        FROM reporting_incidentfact g, unnest(g.products) AS t(product) WHERE g.recurrence_counted) w
+    SELECT f2.incident_id, coalesce(array_agg(p.product ORDER BY p.product) FILTER (WHERE p.came_back), '{}')
+        AS products
+    FROM reporting_incidentfact f2 JOIN reporting_factproduct p ON p.incident_id = f2.incident_id
+    WHERE %(all)s OR f2.incident_id = ANY(%(ids)s)
     GROUP BY 1
 ) r
 WHERE f.incident_id = r.incident_id AND f.recurred_products IS DISTINCT FROM r.products
 RETURNING f.day
 """
 
-FULL_RECURRENCE_FROM = 50_000
+
+def recurrence_rewrite_all() -> set[Any]:
+    """Every fact's recurrence at once (after a build: one sort instead of a probe per fact); returns
+    the days whose facts changed."""
+    with connection.cursor() as cursor:
+        params: dict[str, Any] = {"within": RECUR_WITHIN, "all": True, "ids": []}
+        cursor.execute(_RECURRENCE_ALL, params)
+        cursor.execute(_RECURRED, params)
+        return {d for (d,) in cursor.fetchall()}
 
 
-def facts_rewrite(ids: list[int]) -> set[Any]:
-    """Rewrites the facts of `ids` (deleting those of incidents merged away or gone) and the recurrence
-    of every fact the change can affect; returns the days whose slices changed."""
+def facts_rewrite(ids: list[int], *, recurrence: bool = True) -> set[Any]:
+    """Rewrites the facts of `ids` (deleting those of incidents merged away or gone) and, unless told
+    not to (a build does it once at the end), the recurrence of every fact the change can affect;
+    returns the days whose slices changed."""
     params: dict[str, Any] = {"ids": ids, "targets": TARGET_KINDS, "within": RECUR_WITHIN}
     days: set[Any] = set()
     with connection.cursor() as cursor:
+        # Thousands of small index probes: compiling them (JIT) costs more than running them.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS reporting_before")
         cursor.execute(
             "CREATE TEMPORARY TABLE reporting_before ON COMMIT DROP AS "
@@ -177,15 +221,16 @@ def facts_rewrite(ids: list[int]) -> set[Any]:
             params,
         )
         cursor.execute(_UPSERT, params)
+        cursor.execute(_PRODUCTS_DELETE, params)
+        cursor.execute(_PRODUCTS_INSERT, params)
         cursor.execute(
             "SELECT DISTINCT day FROM reporting_incidentfact WHERE incident_id = ANY(%(ids)s)", params
         )
         days.update(d for (d,) in cursor.fetchall())
-        if len(ids) >= FULL_RECURRENCE_FROM:
-            cursor.execute(_RECURRENCE_ALL, params)
-        else:
+        if recurrence:
             cursor.execute(_NEIGHBOURS, params)
             affected = sorted({*ids, *(pk for (pk,) in cursor.fetchall())})
             cursor.execute(_RECURRENCE_PROBE, {**params, "ids": affected})
-        days.update(d for (d,) in cursor.fetchall())
+            cursor.execute(_RECURRED, {**params, "ids": affected, "all": False})
+            days.update(d for (d,) in cursor.fetchall())
     return days

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from array import array
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -22,6 +24,7 @@ from incidents.filters import TARGET_CHOICES
 from reporting.metrics.cohort import (
     LABELS,
     PLATFORMS,
+    RESPONSE_BUCKETS,
     ROLES,
     STAGE_LABELS,
     TOP_PRODUCTS,
@@ -81,28 +84,139 @@ def rollup_reports(*, query: ReportQuery, user: Any, now: datetime) -> tuple[Rep
         if state is None:
             return None
         cursor.execute(
-            "SELECT day, figures, durations FROM reporting_dayslice "
+            "SELECT id, day, figures, fences FROM reporting_dayslice "
             "WHERE slice = %s AND day >= %s AND day < %s",
             [key, first, last],
         )
         rows = cursor.fetchall()
-    periods: dict[bool, list[tuple[date, dict[str, Any], bytes]]] = {True: [], False: []}
-    for day, figures, blob in rows:
-        periods[day >= middle].append((day, json.loads(figures), bytes(blob)))
+    periods: dict[bool, list[_Row]] = {True: [], False: []}
+    for pk, day, figures, fences in rows:
+        periods[day >= middle].append(_Row(pk, day, json.loads(figures), bytes(fences)))
+    merged = {current: _Merged(period_rows) for current, period_rows in periods.items()}
+    _fetch_windows([s for m in merged.values() for s in m.selections.values()])
     names = _names(periods)
     crises = crisis_periods(query), crisis_periods(previous)
     return (
-        _report(query, periods[True], names, crises[0], now, state[0]),
-        _report(previous, periods[False], names, crises[1], now, state[0]),
+        _report(query, merged[True], names, crises[0], now, state[0]),
+        _report(previous, merged[False], names, crises[1], now, state[0]),
     )
 
 
-def _names(periods: dict[bool, list[tuple[date, dict[str, Any], bytes]]]) -> dict[str, dict[str, str]]:
+@dataclass(frozen=True)
+class _Row:
+    pk: int
+    day: date
+    figures: dict[str, Any]
+    fences: bytes
+
+
+class _Run:
+    """One day's sorted values of one metric: where they are, how many, and their fences."""
+
+    __slots__ = ("fences", "n", "offset", "row", "step")
+
+    def __init__(self, row: int, offset: int, n: int, fences: array[float], step: int) -> None:
+        self.row, self.offset, self.n, self.fences, self.step = row, offset, n, fences, step
+
+
+class _Selection:
+    """The values at chosen ranks of the union of a metric's sorted runs, exactly, reading only the
+    runs' fences and then, per run, the few values between the two fences that bracket the ranks."""
+
+    def __init__(self, runs: list[_Run], groups: list[tuple[int, int]]) -> None:
+        self.runs = [r for r in runs if r.n]
+        self.n = sum(r.n for r in self.runs)
+        # Per group of adjacent ranks: the known prefix below the window and the windows (run, i0, i1).
+        self.groups: list[tuple[int, int, int, list[tuple[_Run, int, int]]]] = []
+        self.values: list[list[float]] = []
+        candidates = sorted(v for r in self.runs for v in r.fences)
+        for low, high in groups:
+            floor = self._last(candidates, lambda v, low=low: self._at_most(v) <= low)
+            ceiling = self._first(candidates, lambda v, high=high: self._at_least(v) >= high + 1)
+            windows, prefix = [], 0
+            for run in self.runs:
+                below = bisect_right(run.fences, floor) if floor is not None else 0
+                start = run.step * (below - 1) + 1 if below else 0
+                above = bisect_right(run.fences, ceiling) if ceiling is not None else len(run.fences)
+                end = run.step * above if above < len(run.fences) else run.n
+                prefix += start
+                windows.append((run, start, max(start, min(end, run.n))))
+            self.groups.append((low, high, prefix, windows))
+            self.values.append([])
+
+    def _at_most(self, v: float) -> int:
+        """An upper bound on how many values are <= v."""
+        return sum(min(r.n, r.step * bisect_right(r.fences, v)) for r in self.runs)
+
+    def _at_least(self, v: float) -> int:
+        """A lower bound on how many values are <= v."""
+        return sum(r.step * (c - 1) + 1 for r in self.runs if (c := bisect_right(r.fences, v)))
+
+    @staticmethod
+    def _last(candidates: list[float], ok: Any) -> float | None:
+        lo, hi = 0, len(candidates)  # ok holds for a prefix of the candidates
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ok(candidates[mid]):
+                lo = mid + 1
+            else:
+                hi = mid
+        return candidates[lo - 1] if lo else None
+
+    @staticmethod
+    def _first(candidates: list[float], ok: Any) -> float | None:
+        lo, hi = 0, len(candidates)  # ok holds for a suffix
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ok(candidates[mid]):
+                hi = mid
+            else:
+                lo = mid + 1
+        return candidates[lo] if lo < len(candidates) else None
+
+    def at(self, rank: int) -> float:
+        for (low, high, prefix, _), values in zip(self.groups, self.values, strict=True):
+            if low <= rank <= high:
+                return values[rank - prefix]
+        raise KeyError(rank)
+
+
+def _fetch_windows(selections: list[_Selection]) -> None:
+    """Every window of every selection in one statement: substrings of the packed runs (stored
+    uncompressed, so PostgreSQL reads only the pages they lie on)."""
+    ids, tags, starts, lengths = [], [], [], []
+    slots: list[tuple[int, int]] = []
+    for s_index, selection in enumerate(selections):
+        for g_index, (_, _, _, windows) in enumerate(selection.groups):
+            for run, start, end in windows:
+                if end > start:
+                    ids.append(run.row)
+                    tags.append(len(slots))
+                    starts.append((run.offset + start) * 8 + 1)
+                    lengths.append((end - start) * 8)
+                    slots.append((s_index, g_index))
+    parts: dict[tuple[int, int], array[float]] = defaultdict(lambda: array("d"))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT v.tag, substring(s.durations FROM v.start FOR v.len) "
+                "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[]) AS v(id, tag, start, len) "
+                "JOIN reporting_dayslice s ON s.id = v.id",
+                [ids, tags, starts, lengths],
+            )
+            for tag, chunk in cursor.fetchall():
+                parts[slots[tag]].frombytes(bytes(chunk))
+    for s_index, selection in enumerate(selections):
+        for g_index in range(len(selection.groups)):
+            selection.values[g_index] = sorted(parts.get((s_index, g_index), array("d")))
+
+
+def _names(periods: dict[bool, list[_Row]]) -> dict[str, dict[str, str]]:
     """Category and assignee names, read now (a renamed category shows its new name, as in raw)."""
     users: set[int] = set()
     for rows in periods.values():
-        for _, figures, _ in rows:
-            users.update(int(k) for k in figures["counts"].get("breached_assignee", {}) if k != "none")
+        for row in rows:
+            users.update(int(k) for k in row.figures["counts"].get("breached_assignee", {}) if k != "none")
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, name FROM protocols_category")
         categories = {str(pk): name for pk, name in cursor.fetchall()}
@@ -118,66 +232,98 @@ def _names(periods: dict[bool, list[tuple[date, dict[str, Any], bytes]]]) -> dic
 
 
 class _Merged:
-    def __init__(self, rows: Sequence[tuple[date, dict[str, Any], bytes]]) -> None:
+    """One period's day slices added up; its durations' percentiles selected from their runs."""
+
+    def __init__(self, rows: Sequence[_Row]) -> None:
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
-        self.runs: dict[str, list[tuple[bytes, int, int]]] = defaultdict(list)
+        runs: dict[str, list[_Run]] = defaultdict(list)
         self.sums: dict[str, list[str]] = defaultdict(list)
         self.per_day: list[tuple[str, int]] = []
         self.surges: list[tuple[int, str, datetime]] = []
-        for day, figures, blob in sorted(rows, key=lambda r: r[0]):
+        self.histogram = [0] * len(RESPONSE_BUCKETS)
+        for row in sorted(rows, key=lambda r: r.day):
+            figures = row.figures
             for name, values in figures["counts"].items():
                 self.counts[name].update(values)
-            for metric, (offset, n, total) in figures["durations"].items():
-                self.runs[metric].append((blob, offset, n))
+            for metric, (offset, n, total, fence_at, fence_n, step) in figures["durations"].items():
+                fences = array("d")
+                fences.frombytes(row.fences[fence_at * 8 : (fence_at + fence_n) * 8])
+                runs[metric].append(_Run(row.pk, offset, n, fences, step))
                 if total:
                     self.sums[metric].append(total)
+            for index, n in enumerate(figures["response_histogram"]):
+                self.histogram[index] += n
             incidents = figures["counts"].get("total", {}).get("incidents", 0)
             if incidents:
-                self.per_day.append((day.isoformat(), incidents))
+                self.per_day.append((row.day.isoformat(), incidents))
             self.surges.extend((pk, title, datetime.fromisoformat(at)) for pk, title, at in figures["surges"])
+        # The first value of a run is its first fence: the oldest unanswered mention is known already.
+        self.oldest_posted = min(
+            (r.fences[0] for r in runs.get("unanswered:posted", []) if r.n), default=None
+        )
+        self.selections: dict[str, _Selection] = {}
+        for metric, metric_runs in runs.items():
+            n = sum(r.n for r in metric_runs)
+            if not n:
+                continue
+            if metric == "unanswered:posted":  # the median age: ranks counted from the newest
+                first, second = _ranks(n, 0.5)
+                groups = [(n - 1 - second, n - 1 - first)]
+            else:
+                groups = [_ranks(n, 0.5), _ranks(n, 0.9)]
+            self.selections[metric] = _Selection(metric_runs, groups)
 
-    def values(self, metric: str) -> list[float]:
-        merged = array("d")
-        for blob, offset, n in self.runs.get(metric, []):
-            part = array("d")
-            part.frombytes(blob[offset * 8 : (offset + n) * 8])
-            merged.extend(part)
-        return sorted(merged)  # sorted runs: a merge
+    def count(self, metric: str) -> int:
+        selection = self.selections.get(metric)
+        return selection.n if selection else 0
 
     def durations(self, metric: str) -> Durations:
-        values = self.values(metric)
-        if not values:
+        n = self.count(metric)
+        if not n:
             return Durations(0, None, None, None)
         with localcontext(prec=80):
             total = sum((Decimal(s) for s in self.sums[metric]), Decimal(0))
         return Durations(
-            n=len(values),
-            median=percentile_cont(values, 0.5),
-            p90=percentile_cont(values, 0.9),
-            mean=float(Fraction(total) / len(values)),
+            n=n,
+            median=self.percentile(metric, 0.5),
+            p90=self.percentile(metric, 0.9),
+            mean=float(Fraction(total) / n),
         )
 
+    def percentile(self, metric: str, fraction: float) -> float:
+        selection = self.selections[metric]
+        first, second = _ranks(selection.n, fraction)
+        return _lerp(selection.at(first), selection.at(second), fraction * (selection.n - 1) - first)
 
-def percentile_cont(ordered: Sequence[float], fraction: float) -> float:
-    """PostgreSQL's percentile_cont over sorted values, step for step (the same floating point)."""
-    position = fraction * (len(ordered) - 1)
-    first = int(position // 1)
-    second = -int(-position // 1)
-    if second == first:
-        return ordered[first]
-    low, high = ordered[first], ordered[second]
-    return low + (position - first) * (high - low)
+    def unanswered_median_age(self, now_us: int) -> float | None:
+        selection = self.selections.get("unanswered:posted")
+        if selection is None:
+            return None
+        n = selection.n
+        first, second = _ranks(n, 0.5)
+        newest_first = [(now_us - int(selection.at(n - 1 - rank))) / 1_000_000 for rank in (first, second)]
+        return _lerp(newest_first[0], newest_first[1], 0.5 * (n - 1) - first)
+
+
+def _ranks(n: int, fraction: float) -> tuple[int, int]:
+    """The two ranks percentile_cont interpolates between (0-based), as PostgreSQL computes them."""
+    position = fraction * (n - 1)
+    return int(position // 1), -int(-position // 1)
+
+
+def _lerp(low: float, high: float, proportion: float) -> float:
+    """PostgreSQL's float8_lerp, step for step: the same floating point."""
+    return low if proportion == 0 else low + proportion * (high - low)
 
 
 def _report(
     query: ReportQuery,
-    rows: Sequence[tuple[date, dict[str, Any], bytes]],
+    m: _Merged,
     names: dict[str, dict[str, str]],
     crises: list[dict[str, Any]],
     now: datetime,
     as_of: datetime,
 ) -> Report:
-    m = _Merged(rows)
     c = m.counts
     categories, people = names["category"], names["user"]
 
@@ -275,7 +421,7 @@ def _report(
             for k in c["compliance_seen"]
         ]
     )
-    stage_names = {metric.split(":")[1] for metric in m.runs if metric.startswith("step:")}
+    stage_names = {metric.split(":")[1] for metric in m.selections if metric.startswith("step:")}
     stages = [
         Stage(
             stage,
@@ -285,9 +431,7 @@ def _report(
         )
         for stage in sorted(stage_names | set(STAGE_LABELS), key=stage_order)
     ]
-    posted = m.values("unanswered:posted")
     now_us = _microseconds(now)
-    ages = [(now_us - int(p)) / 1_000_000 for p in reversed(posted)]
     total = c["total"]
     themes = themes_ordered(
         [
@@ -311,7 +455,7 @@ def _report(
             "business": m.durations("first_response:business"),
         },
         resolution={"clock": m.durations("resolution:clock"), "business": m.durations("resolution:business")},
-        first_response_seconds=m.values("first_response:clock"),
+        first_response_histogram=tuple(m.histogram),
         targets=targets,
         breaches_by=breaches_by,
         compliance_by_category=compliance_by_category,
@@ -319,8 +463,10 @@ def _report(
         replies_decided=total.get("replies_decided", 0),
         replies_sent_back=total.get("replies_sent_back", 0),
         unanswered=total.get("unanswered", 0),
-        unanswered_oldest_seconds=ages[-1] if ages else None,
-        unanswered_median_seconds=percentile_cont(ages, 0.5) if ages else None,
+        unanswered_oldest_seconds=(
+            (now_us - int(m.oldest_posted)) / 1_000_000 if m.oldest_posted is not None else None
+        ),
+        unanswered_median_seconds=m.unanswered_median_age(now_us),
         unanswered_link=query.link(unanswered="true", status="open"),
         recurrence_base=total.get("recurrence_base", 0),
         recurred=total.get("recurred", 0),

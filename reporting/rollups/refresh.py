@@ -8,15 +8,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reporting.rollups.facts import facts_rewrite
+from reporting.rollups.facts import facts_rewrite, recurrence_rewrite_all
 from reporting.rollups.slices import slices_rebuild
 
 LOCK_KEY = 7_201_612  # pg advisory lock: one refresh at a time
 BATCH = 20_000
+BUILD_FROM = 50_000
 DAYS_PER_TRANSACTION = 7
 
 
@@ -31,8 +33,8 @@ class Refreshed:
 def _ensure_state() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO reporting_rollupstate (id, last_incidents, last_days, last_seconds) "
-            "VALUES (1, 0, 0, 0) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO reporting_rollupstate (id, last_incidents, last_days, last_seconds, "
+            "recurrence_pending) VALUES (1, 0, 0, 0, false) ON CONFLICT (id) DO NOTHING"
         )
 
 
@@ -50,6 +52,19 @@ def rollup_refresh() -> Refreshed:
             # changing transaction): once the queue below is drained, the rollups hold all of them.
             cursor.execute("SELECT statement_timestamp()")
             (as_of,) = cursor.fetchone()
+        _ensure_state()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM reporting_rollupdirty")
+            (queued,) = cursor.fetchone()
+            # A build (a new install, an upgrade, a restore): recurrence once for all at the end, not
+            # per batch (each would re-probe the 30 days before it). Recorded first, so a build that
+            # dies half way still ends with it.
+            cursor.execute(
+                "UPDATE reporting_rollupstate SET recurrence_pending = recurrence_pending OR %s WHERE id = 1 "
+                "RETURNING recurrence_pending",
+                [queued >= BUILD_FROM],
+            )
+            (building,) = cursor.fetchone()
         incidents = 0
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -63,13 +78,12 @@ def rollup_refresh() -> Refreshed:
                 if not ids:
                     break
                 incidents += len(ids)
-                days = facts_rewrite(ids)
-                if days:
-                    cursor.execute(
-                        "INSERT INTO reporting_rollupdirtyday (day) SELECT unnest(%s::date[]) "
-                        "ON CONFLICT DO NOTHING",
-                        [sorted(days)],
-                    )
+                _days_dirty(facts_rewrite(ids, recurrence=not building))
+        if building:
+            with transaction.atomic():
+                _days_dirty(recurrence_rewrite_all())
+                with connection.cursor() as cursor:
+                    cursor.execute("UPDATE reporting_rollupstate SET recurrence_pending = false WHERE id = 1")
         days_done = 0
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -84,18 +98,25 @@ def rollup_refresh() -> Refreshed:
                 slices_rebuild(todo)
                 days_done += len(todo)
         seconds = time.perf_counter() - started
-        with transaction.atomic():
-            _ensure_state()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE reporting_rollupstate SET complete_as_of = %s, refreshed_at = %s, "
-                    "last_incidents = %s, last_days = %s, last_seconds = %s WHERE id = 1",
-                    [as_of, timezone.now(), incidents, days_done, seconds],
-                )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE reporting_rollupstate SET complete_as_of = %s, refreshed_at = %s, "
+                "last_incidents = %s, last_days = %s, last_seconds = %s WHERE id = 1",
+                [as_of, timezone.now(), incidents, days_done, seconds],
+            )
         return Refreshed(incidents, days_done, seconds, as_of)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _days_dirty(days: set[Any]) -> None:
+    if days:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO reporting_rollupdirtyday (day) SELECT unnest(%s::date[]) ON CONFLICT DO NOTHING",
+                [sorted(days)],
+            )
 
 
 def rollup_complete_as_of() -> datetime | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -14,13 +15,18 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from django.db import connection
+from psycopg2.extras import Json, execute_values
 
 from incidents.models import OPEN_STATUS_VALUES
+from reporting.metrics.cohort import RESPONSE_BUCKETS
 from reporting.rollups.facts import FACT_COLUMNS, TARGET_KINDS
 
 OPEN = frozenset(OPEN_STATUS_VALUES)
 # Durations whose mean a report shows (the unanswered mentions' posting times need none).
 WITH_MEAN_PREFIXES = ("first_response:", "resolution:", "step:")
+# Every 32nd value of a sorted run is kept apart: a reader brackets a rank with them (1/32 of the data),
+# then fetches only the values between two fences of each run.
+FENCE_STEP = 32
 
 
 def exact_sum(values: Iterable[float]) -> Decimal:
@@ -114,21 +120,28 @@ class Tally:
         if f["surge_title"] is not None:
             self.surges.append([f["incident_id"], f["surge_title"], f["created_at"].isoformat()])
 
-    def packed(self) -> tuple[dict[str, Any], bytes]:
-        """The figures as JSON and the durations as one run of doubles, each metric's part sorted."""
-        blob = array("d")
+    def packed(self) -> tuple[dict[str, Any], bytes, bytes]:
+        """The figures as JSON; the durations as one run of doubles, each metric's part sorted; and every
+        FENCE_STEP-th value of each part (its fences), which is all a reader fetches before it knows
+        which few values around a percentile it needs."""
+        blob, fences = array("d"), array("d")
         offsets: dict[str, list[Any]] = {}
         for metric in sorted(self.durations):
             values = sorted(self.durations[metric])
             total = str(exact_sum(values)) if metric.startswith(WITH_MEAN_PREFIXES) else ""
-            offsets[metric] = [len(blob), len(values), total]
+            posts = values[::FENCE_STEP]
+            offsets[metric] = [len(blob), len(values), total, len(fences), len(posts), FENCE_STEP]
             blob.extend(values)
+            fences.extend(posts)
+        responses = sorted(self.durations.get("first_response:clock", []))
+        reached = [bisect_left(responses, upper) for _, upper in RESPONSE_BUCKETS]
         figures = {
             "counts": {name: dict(counter) for name, counter in self.counts.items()},
             "durations": offsets,
+            "response_histogram": [n - (reached[i - 1] if i else 0) for i, n in enumerate(reached)],
             "surges": self.surges,
         }
-        return figures, blob.tobytes()
+        return figures, blob.tobytes(), fences.tobytes()
 
 
 def slices_rebuild(days: Iterable[date]) -> int:
@@ -152,15 +165,13 @@ def slices_rebuild(days: Iterable[date]) -> int:
         cursor.execute("DELETE FROM reporting_dayslice WHERE day = ANY(%s)", [days])
         rows = []
         for (day, key), tally in tallies.items():
-            figures, blob = tally.packed()
-            rows.append((day, key, figures, blob))
+            figures, blob, fences = tally.packed()
+            rows.append((day, key, Json(figures), blob, fences))
         if rows:
-            from psycopg2.extras import Json, execute_values
-
             execute_values(
                 cursor,
-                "INSERT INTO reporting_dayslice (day, slice, figures, durations) VALUES %s",
-                [(day, key, Json(figures), blob) for day, key, figures, blob in rows],
+                "INSERT INTO reporting_dayslice (day, slice, figures, durations, fences) VALUES %s",
+                rows,
                 page_size=200,
             )
     return len(rows)

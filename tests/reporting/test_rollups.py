@@ -3,13 +3,16 @@ change reaches them through the triggers and one refresh; when they are behind, 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.celery import app
 from incidents.models import ClockKind, Incident, Mention, Reply, SatisfactionSurvey, SlaClock
 from protocols.models import Tier
 from reporting.figures import report_pair
@@ -18,6 +21,7 @@ from reporting.models import DaySlice, IncidentFact, RollupDirty
 from reporting.rollups.read import rollup_reports
 from reporting.rollups.refresh import rollup_refresh
 from reporting.tasks import rollups_refresh
+from tests.factories import IncidentFactory
 from tests.reporting.world import END, NOW, PRODUCTS, START, World, build
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +54,14 @@ def every_single_filter(world: World) -> list[dict[str, str]]:
     return filters
 
 
-@pytest.mark.parametrize("seed", [11, 12])
-def test_the_rollups_give_the_raw_figures_for_every_filter_they_answer(seed: int, manager: Any) -> None:
+@pytest.mark.parametrize(("seed", "fence_step"), [(11, 32), (12, 2)])
+def test_the_rollups_give_the_raw_figures_for_every_filter_they_answer(
+    seed: int, fence_step: int, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reporting.rollups import slices
+
     world = build(seed)
+    monkeypatch.setattr(slices, "FENCE_STEP", fence_step)  # 2: percentiles read between fences
     rollup_refresh()
     assert not RollupDirty.objects.exists()
     for filters in every_single_filter(world):
@@ -100,7 +109,7 @@ def test_the_dashboard_figures_from_the_rollups_take_a_fixed_number_of_statement
     report_pair(query=QUERY, user=manager, now=NOW)  # the user's roles are cached after this
     with CaptureQueriesContext(connection) as queries:
         report_pair(query=QUERY, user=manager, now=NOW)
-    assert len(queries) <= 6, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 7, [q["sql"][:80] for q in queries]  # state, slices, windows, names x2, crises x2
     assert not any("incidents_incident" in q["sql"] for q in queries)
 
 
@@ -183,7 +192,7 @@ def test_a_new_incident_makes_an_earlier_one_come_back(manager: Any) -> None:
     Incident.objects.filter(pk=older.pk).update(products=[product])
     rollup_refresh()
     before, _ = rolled(QUERY, manager)
-    Incident.objects.create(
+    again = Incident.objects.create(
         title="Again",
         category_id=older.category_id,
         priority="normal",
@@ -195,6 +204,12 @@ def test_a_new_incident_makes_an_earlier_one_come_back(manager: Any) -> None:
     after, _ = rolled(QUERY, manager)
     assert after.recurred == before.recurred + 1
     assert after == report_compute(query=QUERY, user=manager, now=NOW)
+    # And back: the later incident turns out to be about something else.
+    Incident.objects.filter(pk=again.pk).update(products=["something-else"])
+    rollup_refresh()
+    undone, _ = rolled(QUERY, manager)
+    assert undone.recurred == before.recurred
+    assert undone == report_compute(query=QUERY, user=manager, now=NOW)
 
 
 def test_the_refresh_task_drains_the_queue_and_a_rebuild_changes_nothing(manager: Any) -> None:
@@ -207,3 +222,75 @@ def test_the_refresh_task_drains_the_queue_and_a_rebuild_changes_nothing(manager
     )
     rollup_refresh()
     assert {(s.day, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()} == slices
+
+
+def test_beat_refreshes_the_rollups_well_within_the_minute_they_may_lag() -> None:
+    entries = [e for e in app.conf.beat_schedule.values() if e["task"] == rollups_refresh.name]
+    assert len(entries) == 1
+    assert entries[0]["schedule"] <= 15
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_brings_a_new_incident_into_the_rollups(manager: Any) -> None:
+    incident = IncidentFactory(priority="critical")
+    assert RollupDirty.objects.filter(incident_id=incident.pk).exists()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        rollups_refresh.delay()
+        deadline = time.monotonic() + 15
+        while (
+            time.monotonic() < deadline and not IncidentFact.objects.filter(incident_id=incident.pk).exists()
+        ):
+            time.sleep(0.1)
+    fact = IncidentFact.objects.get(incident_id=incident.pk)
+    assert fact.priority == "critical"
+    assert DaySlice.objects.filter(day=fact.day, slice="priority:critical").exists()
+    assert not RollupDirty.objects.exists()
+
+
+def test_a_build_works_out_recurrence_once_at_the_end_with_the_same_figures(
+    manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large queue (an install, an upgrade) takes facts in batches without recurrence, then all at once."""
+    from reporting.rollups import refresh
+
+    build(27)
+    monkeypatch.setattr(refresh, "BUILD_FROM", 1)
+    monkeypatch.setattr(refresh, "BATCH", 25)  # several batches: later incidents arrive after earlier ones
+    rollup_refresh()
+    current, previous = rolled(QUERY, manager)
+    assert current.recurred and (current, previous) == raw_pair(QUERY, manager)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_rank_is_found_between_fences_exactly_whatever_the_runs(seed: int) -> None:
+    """The selection reads each run's fences, brackets the ranks, and needs only the values between:
+    against sorting everything, on random runs (ties, empty runs, one value, long runs, any step)."""
+    import random
+    from array import array
+
+    from reporting.rollups.read import _Run, _Selection
+
+    rng = random.Random(seed)
+    step = rng.choice([1, 2, 3, 5, 32])
+    runs_data = [
+        sorted(rng.choice([rng.random() * 100, float(rng.randint(0, 5))]) for _ in range(rng.randint(0, 60)))
+        for _ in range(rng.randint(1, 12))
+    ]
+    everything = sorted(v for run in runs_data for v in run)
+    if not everything:
+        return
+    runs = [_Run(i, 0, len(d), array("d", d[::step]), step) for i, d in enumerate(runs_data)]
+    n = len(everything)
+    wanted = sorted({(r, min(r + 1, n - 1)) for r in (0, n - 1, n // 2, rng.randrange(n), rng.randrange(n))})
+    selection = _Selection(runs, wanted)
+    read = 0
+    for g_index, (_, _, _, windows) in enumerate(selection.groups):
+        values = [v for run, start, end in windows for v in runs_data[run.row][start:end]]
+        read += len(values)
+        selection.values[g_index] = sorted(values)
+    for low, high in wanted:
+        assert selection.at(low) == everything[low]
+        assert selection.at(high) == everything[high]
+    if step == 32 and n > 400:
+        assert read < n  # it did not read everything
