@@ -122,14 +122,17 @@ class DaySlice(models.Model):
     counts in `figures`, and every duration of the day sorted, packed as doubles in `durations` (the
     offsets are in figures["durations"]), so a range's exact percentiles merge a few sorted runs."""
 
-    day = models.DateField()
+    day = models.DateField(help_text="The day, or the Monday of the week.")
+    span = models.CharField(max_length=8, default="day", help_text="day, or week (Monday to Sunday).")
     slice = models.CharField(max_length=200)
     figures = models.JSONField()
     durations = models.BinaryField()
     fences = models.BinaryField(default=bytes, help_text="Every FENCE_STEP-th duration of each sorted part.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["slice", "day"], name="dayslice_slice_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["slice", "span", "day"], name="dayslice_slice_span_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.slice or 'all'}"

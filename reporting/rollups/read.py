@@ -83,14 +83,16 @@ def rollup_reports(*, query: ReportQuery, user: Any, now: datetime) -> tuple[Rep
         state = cursor.fetchone()
         if state is None:
             return None
+        spans = [*_spans(first, middle), *_spans(middle, last)]
         cursor.execute(
-            "SELECT id, day, figures, fences FROM reporting_dayslice "
-            "WHERE slice = %s AND day >= %s AND day < %s",
-            [key, first, last],
+            "SELECT s.id, s.span, s.day, s.figures, s.fences FROM reporting_dayslice s "
+            "JOIN unnest(%s::text[], %s::date[]) AS w(span, day) ON s.span = w.span AND s.day = w.day "
+            "WHERE s.slice = %s",
+            [[span for span, _ in spans], [day for _, day in spans], key],
         )
         rows = cursor.fetchall()
     periods: dict[bool, list[_Row]] = {True: [], False: []}
-    for pk, day, figures, fences in rows:
+    for pk, _span, day, figures, fences in rows:
         periods[day >= middle].append(_Row(pk, day, json.loads(figures), bytes(fences)))
     merged = {current: _Merged(period_rows) for current, period_rows in periods.items()}
     _fetch_windows([s for m in merged.values() for s in m.selections.values()])
@@ -100,6 +102,19 @@ def rollup_reports(*, query: ReportQuery, user: Any, now: datetime) -> tuple[Rep
         _report(query, merged[True], names, crises[0], now, state[0]),
         _report(previous, merged[False], names, crises[1], now, state[0]),
     )
+
+
+def _spans(first: date, last: date) -> list[tuple[str, date]]:
+    """[first, last) as whole weeks (Monday to Sunday) and the days around them."""
+    spans, day = [], first
+    while day < last:
+        if day.weekday() == 0 and day + timedelta(days=7) <= last:
+            spans.append(("week", day))
+            day += timedelta(days=7)
+        else:
+            spans.append(("day", day))
+            day += timedelta(days=1)
+    return spans
 
 
 @dataclass(frozen=True)
@@ -253,11 +268,10 @@ class _Merged:
                     self.sums[metric].append(total)
             for index, n in enumerate(figures["response_histogram"]):
                 self.histogram[index] += n
-            incidents = figures["counts"].get("total", {}).get("incidents", 0)
-            if incidents:
-                self.per_day.append((row.day.isoformat(), incidents))
+            self.per_day.extend((day, n) for day, n in figures["per_day"].items() if n)
             self.surges.extend((pk, title, datetime.fromisoformat(at)) for pk, title, at in figures["surges"])
         # The first value of a run is its first fence: the oldest unanswered mention is known already.
+        self.per_day.sort()
         self.oldest_posted = min(
             (r.fences[0] for r in runs.get("unanswered:posted", []) if r.n), default=None
         )

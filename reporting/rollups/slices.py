@@ -10,7 +10,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -120,28 +120,113 @@ class Tally:
         if f["surge_title"] is not None:
             self.surges.append([f["incident_id"], f["surge_title"], f["created_at"].isoformat()])
 
-    def packed(self) -> tuple[dict[str, Any], bytes, bytes]:
-        """The figures as JSON; the durations as one run of doubles, each metric's part sorted; and every
-        FENCE_STEP-th value of each part (its fences), which is all a reader fetches before it knows
-        which few values around a percentile it needs."""
-        blob, fences = array("d"), array("d")
-        offsets: dict[str, list[Any]] = {}
-        for metric in sorted(self.durations):
-            values = sorted(self.durations[metric])
-            total = str(exact_sum(values)) if metric.startswith(WITH_MEAN_PREFIXES) else ""
-            posts = values[::FENCE_STEP]
-            offsets[metric] = [len(blob), len(values), total, len(fences), len(posts), FENCE_STEP]
-            blob.extend(values)
-            fences.extend(posts)
-        responses = sorted(self.durations.get("first_response:clock", []))
-        reached = [bisect_left(responses, upper) for _, upper in RESPONSE_BUCKETS]
-        figures = {
-            "counts": {name: dict(counter) for name, counter in self.counts.items()},
-            "durations": offsets,
-            "response_histogram": [n - (reached[i - 1] if i else 0) for i, n in enumerate(reached)],
-            "surges": self.surges,
+    def packed(self, day: date) -> tuple[dict[str, Any], bytes, bytes]:
+        totals = {
+            metric: exact_sum(values)
+            for metric, values in self.durations.items()
+            if metric.startswith(WITH_MEAN_PREFIXES)
         }
-        return figures, blob.tobytes(), fences.tobytes()
+        return pack(
+            counts={name: dict(counter) for name, counter in self.counts.items()},
+            durations={metric: sorted(values) for metric, values in self.durations.items()},
+            totals=totals,
+            surges=self.surges,
+            per_day={day.isoformat(): self.counts["total"]["incidents"]},
+        )
+
+
+def pack(
+    *,
+    counts: dict[str, dict[str, int]],
+    durations: dict[str, list[float]],
+    totals: dict[str, Decimal],
+    surges: list[list[Any]],
+    per_day: dict[str, int],
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """The figures as JSON; the durations (each sorted) as one run of doubles; and every FENCE_STEP-th
+    value of each (its fences), which is all a reader fetches before it knows which few values around a
+    percentile it needs."""
+    blob, fences = array("d"), array("d")
+    offsets: dict[str, list[Any]] = {}
+    for metric in sorted(durations):
+        values = durations[metric]
+        posts = values[::FENCE_STEP]
+        total = str(totals[metric]) if metric in totals else ""
+        offsets[metric] = [len(blob), len(values), total, len(fences), len(posts), FENCE_STEP]
+        blob.extend(values)
+        fences.extend(posts)
+    responses = durations.get("first_response:clock", [])
+    reached = [bisect_left(responses, upper) for _, upper in RESPONSE_BUCKETS]
+    figures = {
+        "counts": counts,
+        "durations": offsets,
+        "response_histogram": [n - (reached[i - 1] if i else 0) for i, n in enumerate(reached)],
+        "surges": surges,
+        "per_day": per_day,
+    }
+    return figures, blob.tobytes(), fences.tobytes()
+
+
+def _week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks_rebuild(cursor: Any, weeks: list[date]) -> int:
+    """Each week's slices (Monday to Sunday) merged from its day slices: the counts added, each
+    duration's sorted runs merged, the exact sums added. A report over a month reads four of these
+    and a few days instead of thirty days."""
+    cursor.execute(
+        "SELECT slice, day, figures, durations FROM reporting_dayslice WHERE span = 'day' "
+        "AND day >= %s AND day < %s ORDER BY slice, day",
+        [weeks[0], weeks[-1] + timedelta(days=7)],
+    )
+    merged: dict[tuple[date, str], dict[str, Any]] = {}
+    for key, day, figures, blob in cursor.fetchall():
+        week = _week_of(day)
+        if week not in weeks:
+            continue
+        figures = json.loads(figures) if isinstance(figures, str) else figures
+        into = merged.setdefault(
+            (week, key),
+            {
+                "counts": defaultdict(Counter),
+                "durations": defaultdict(list),
+                "totals": {},
+                "surges": [],
+                "per_day": {},
+            },
+        )
+        for name, values in figures["counts"].items():
+            into["counts"][name].update(values)
+        raw = bytes(blob)
+        for metric, (offset, n, total, *_) in figures["durations"].items():
+            part = array("d")
+            part.frombytes(raw[offset * 8 : (offset + n) * 8])
+            into["durations"][metric].extend(part)
+            if total:
+                with localcontext(prec=80):
+                    into["totals"][metric] = into["totals"].get(metric, Decimal(0)) + Decimal(total)
+        into["surges"].extend(figures["surges"])
+        into["per_day"].update(figures["per_day"])
+    cursor.execute("DELETE FROM reporting_dayslice WHERE span = 'week' AND day = ANY(%s)", [weeks])
+    rows = []
+    for (week, key), into in merged.items():
+        figures, blob, fences = pack(
+            counts={name: dict(counter) for name, counter in into["counts"].items()},
+            durations={metric: sorted(values) for metric, values in into["durations"].items()},
+            totals=into["totals"],
+            surges=into["surges"],
+            per_day=into["per_day"],
+        )
+        rows.append((week, "week", key, Json(figures), blob, fences))
+    if rows:
+        execute_values(
+            cursor,
+            "INSERT INTO reporting_dayslice (day, span, slice, figures, durations, fences) VALUES %s",
+            rows,
+            page_size=200,
+        )
+    return len(rows)
 
 
 def slices_rebuild(days: Iterable[date]) -> int:
@@ -162,16 +247,17 @@ def slices_rebuild(days: Iterable[date]) -> int:
             fact["mentions"] = json.loads(fact["mentions"])  # Django's cursor leaves JSON as text
             for key in slice_keys(fact):
                 tallies[(fact["day"], key)].add(fact)
-        cursor.execute("DELETE FROM reporting_dayslice WHERE day = ANY(%s)", [days])
+        cursor.execute("DELETE FROM reporting_dayslice WHERE span = 'day' AND day = ANY(%s)", [days])
         rows = []
         for (day, key), tally in tallies.items():
-            figures, blob, fences = tally.packed()
-            rows.append((day, key, Json(figures), blob, fences))
+            figures, blob, fences = tally.packed(day)
+            rows.append((day, "day", key, Json(figures), blob, fences))
         if rows:
             execute_values(
                 cursor,
-                "INSERT INTO reporting_dayslice (day, slice, figures, durations, fences) VALUES %s",
+                "INSERT INTO reporting_dayslice (day, span, slice, figures, durations, fences) VALUES %s",
                 rows,
                 page_size=200,
             )
+        _weeks_rebuild(cursor, sorted({_week_of(d) for d in days}))
     return len(rows)

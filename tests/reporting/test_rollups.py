@@ -216,12 +216,13 @@ def test_the_refresh_task_drains_the_queue_and_a_rebuild_changes_nothing(manager
     build(26)
     assert rollups_refresh() > 0
     assert rollups_refresh() == 0
-    slices = {(s.day, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()}
+    slices = {(s.day, s.span, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()}
     RollupDirty.objects.bulk_create(
         [RollupDirty(incident_id=pk) for pk in Incident.objects.values_list("pk", flat=True)]
     )
     rollup_refresh()
-    assert {(s.day, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()} == slices
+    assert {(s.day, s.span, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()} == slices
+    assert DaySlice.objects.filter(span="week").exists()
 
 
 def test_beat_refreshes_the_rollups_well_within_the_minute_they_may_lag() -> None:
