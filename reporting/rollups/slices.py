@@ -207,7 +207,7 @@ def _weeks_rebuild(cursor: Any, weeks: list[date]) -> int:
                 with localcontext(prec=80):
                     into["totals"][metric] = into["totals"].get(metric, Decimal(0)) + Decimal(total)
         into["surges"].extend(figures["surges"])
-        into["per_day"].update(figures["per_day"])
+        into["per_day"][day.isoformat()] = figures["counts"].get("total", {}).get("incidents", 0)
     cursor.execute("DELETE FROM reporting_dayslice WHERE span = 'week' AND day = ANY(%s)", [weeks])
     rows = []
     for (week, key), into in merged.items():
