@@ -232,6 +232,21 @@ def test_beat_refreshes_the_rollups_well_within_the_minute_they_may_lag() -> Non
     assert entries[0]["schedule"] <= 15
 
 
+def _refresh_done() -> bool:
+    from reporting.rollups.refresh import LOCK_KEY
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT complete_as_of IS NOT NULL FROM reporting_rollupstate WHERE id = 1")
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return False
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+        (free,) = cursor.fetchone()
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        return bool(free)
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_brings_a_new_incident_into_the_rollups(manager: Any) -> None:
@@ -240,9 +255,9 @@ def test_a_real_worker_brings_a_new_incident_into_the_rollups(manager: Any) -> N
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         rollups_refresh.delay()
         deadline = time.monotonic() + 15
-        while (
-            time.monotonic() < deadline and not IncidentFact.objects.filter(incident_id=incident.pk).exists()
-        ):
+        # Until the whole refresh is done and its lock released (a refresh still running in the worker's
+        # thread would hold the lock into the next test).
+        while time.monotonic() < deadline and not _refresh_done():
             time.sleep(0.1)
     fact = IncidentFact.objects.get(incident_id=incident.pk)
     assert fact.priority == "critical"
