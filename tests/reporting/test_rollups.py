@@ -29,6 +29,23 @@ pytestmark = pytest.mark.django_db
 QUERY = ReportQuery(start=START, end=END)
 
 
+@pytest.fixture(autouse=True)
+def _no_refresh_running_elsewhere(db: Any) -> None:
+    """A refresh still running on another connection (a worker thread of an earlier test) would hold
+    the lock, and this test's refresh would rightly do nothing: wait for it first."""
+    from reporting.rollups.refresh import LOCK_KEY
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            (free,) = cursor.fetchone()
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+                return
+        time.sleep(0.2)
+
+
 def raw_pair(query: ReportQuery, user: Any) -> tuple[Report, Report]:
     return (
         report_compute(query=query, user=user, now=NOW),
@@ -252,6 +269,9 @@ def _refresh_done() -> bool:
 def test_a_real_worker_brings_a_new_incident_into_the_rollups(manager: Any) -> None:
     incident = IncidentFactory(priority="critical")
     assert RollupDirty.objects.filter(incident_id=incident.pk).exists()
+    # A message an earlier run's worker took but never acknowledged (stopped mid-task) would come back
+    # and run a second refresh, holding the lock, after this test.
+    app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         rollups_refresh.delay()
         deadline = time.monotonic() + 15
@@ -259,6 +279,7 @@ def test_a_real_worker_brings_a_new_incident_into_the_rollups(manager: Any) -> N
         # thread would hold the lock into the next test).
         while time.monotonic() < deadline and not _refresh_done():
             time.sleep(0.1)
+    assert _refresh_done()
     fact = IncidentFact.objects.get(incident_id=incident.pk)
     assert fact.priority == "critical"
     assert DaySlice.objects.filter(day=fact.day, slice="priority:critical").exists()
