@@ -9,11 +9,13 @@ from typing import Any
 
 
 class InProcessClient:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str = "", *, cookie: str = "") -> None:
+        """Authenticated by an API token, or (for pages) by a session cookie."""
         from django.core.handlers.wsgi import WSGIHandler
 
         self.handler = WSGIHandler()
         self.token = token
+        self.cookie = cookie
 
     def _environ(self, method: str, path: str, query: str, body: bytes) -> dict[str, Any]:
         return {
@@ -26,8 +28,12 @@ class InProcessClient:
             "SERVER_PROTOCOL": "HTTP/1.1",
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_HOST": "127.0.0.1:8000",
-            "HTTP_AUTHORIZATION": f"Token {self.token}",
-            "HTTP_ACCEPT": "application/json",
+            **(
+                {"HTTP_AUTHORIZATION": f"Token {self.token}", "HTTP_ACCEPT": "application/json"}
+                if self.token
+                else {}
+            ),
+            **({"HTTP_COOKIE": self.cookie} if self.cookie else {}),
             "CONTENT_TYPE": "application/json" if body else "",
             "CONTENT_LENGTH": str(len(body)) if body else "",
             "wsgi.input": io.BytesIO(body),

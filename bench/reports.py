@@ -13,7 +13,6 @@ Goal (issue 6): the dashboard's p95 under 100 ms and at least 20x faster than ra
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 
 from bench.context import Context
 from bench.env import log
+from bench.inproc import InProcessClient
 from bench.report import Outcome, latency_ms, num, percentile
 
 GOAL_P95_MS = 100.0
@@ -43,7 +43,6 @@ def _timed(fn: Callable[[], Any], *, seconds: float, most: int, least: int = 5) 
 def reports(ctx: Context) -> Outcome:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
     from django.test import Client, override_settings
 
@@ -109,38 +108,15 @@ def reports(ctx: Context) -> Outcome:
     # test client would also record every template it renders), signed in with a real session.
     client = Client(SERVER_NAME="localhost")
     client.force_login(manager)
-    handler = WSGIHandler()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    browser = InProcessClient(
+        cookie=f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    )
     last_day = (query.end - timedelta(days=1)).date()
     page_query = f"start={query.start.date().isoformat()}&end={last_day.isoformat()}"
 
     def page() -> None:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/reports/",
-            "QUERY_STRING": page_query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "localhost",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "localhost",
-            "HTTP_COOKIE": cookie,
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": io.StringIO(),
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-        response = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
-        try:
-            b"".join(response)
-        finally:
-            response.close()
-        assert statuses and statuses[0].startswith("200"), statuses
+        status, _, _ = browser.call("GET", "/reports/", query=page_query)
+        assert status == 200, status
 
     # The bench runs without collectstatic: plain static URLs instead of the manifest's (same cost).
     storages = {

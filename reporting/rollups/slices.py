@@ -219,6 +219,12 @@ def _weeks_rebuild(cursor: Any, weeks: list[date]) -> int:
             per_day=into["per_day"],
         )
         rows.append((week, "week", key, Json(figures), blob, fences))
+    _insert(cursor, rows)
+    return len(rows)
+
+
+def _insert(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    """(day, span, slice, figures, durations, fences) rows, a page of 200 per statement."""
     if rows:
         execute_values(
             cursor,
@@ -226,7 +232,6 @@ def _weeks_rebuild(cursor: Any, weeks: list[date]) -> int:
             rows,
             page_size=200,
         )
-    return len(rows)
 
 
 def slices_rebuild(days: Iterable[date]) -> int:
@@ -252,12 +257,6 @@ def slices_rebuild(days: Iterable[date]) -> int:
         for (day, key), tally in tallies.items():
             figures, blob, fences = tally.packed(day)
             rows.append((day, "day", key, Json(figures), blob, fences))
-        if rows:
-            execute_values(
-                cursor,
-                "INSERT INTO reporting_dayslice (day, span, slice, figures, durations, fences) VALUES %s",
-                rows,
-                page_size=200,
-            )
+        _insert(cursor, rows)
         _weeks_rebuild(cursor, sorted({_week_of(d) for d in days}))
     return len(rows)
