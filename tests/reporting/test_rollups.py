@@ -44,6 +44,27 @@ def _no_refresh_running_elsewhere(db: Any) -> None:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
                 return
         time.sleep(0.2)
+    pytest.fail(f"a refresh elsewhere held the rollups' lock for 30 s: {_lock_holders()}")
+
+
+def _lock_holders() -> list[tuple[Any, ...]]:
+    """Who holds the refresh's lock (pid, application, state, since, query), for a failure to name."""
+    from reporting.rollups.refresh import LOCK_KEY
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.pid, a.application_name, a.state, a.xact_start, left(a.query, 200) FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = %s "
+            "AND l.granted AND a.pid <> pg_backend_pid()",
+            [LOCK_KEY],
+        )
+        return cursor.fetchall()
+
+
+def refreshed() -> None:
+    """One refresh that must take everything: it may not find the lock taken elsewhere."""
+    result = rollup_refresh()
+    assert result.complete_as_of is not None, f"another refresh held the lock: {_lock_holders()}"
 
 
 def raw_pair(query: ReportQuery, user: Any) -> tuple[Report, Report]:
@@ -55,7 +76,11 @@ def raw_pair(query: ReportQuery, user: Any) -> tuple[Report, Report]:
 
 def rolled(query: ReportQuery, user: Any) -> tuple[Report, Report]:
     pair = rollup_reports(query=query, user=user, now=NOW)
-    assert pair is not None, "the rollups did not answer"
+    if pair is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT complete_as_of, statement_timestamp() FROM reporting_rollupstate")
+            state = cursor.fetchall()
+        pytest.fail(f"the rollups did not answer: (complete as of, now) {state}, lock {_lock_holders()}")
     return pair
 
 
@@ -79,7 +104,7 @@ def test_the_rollups_give_the_raw_figures_for_every_filter_they_answer(
 
     world = build(seed)
     monkeypatch.setattr(slices, "FENCE_STEP", fence_step)  # 2: percentiles read between fences
-    rollup_refresh()
+    refreshed()
     assert not RollupDirty.objects.exists()
     for filters in every_single_filter(world):
         query = ReportQuery(start=START, end=END, filters=filters)
@@ -96,7 +121,7 @@ def test_the_rollups_give_the_raw_figures_for_every_filter_they_answer(
 
 def test_the_previous_period_and_a_shorter_range_come_from_the_same_days(manager: Any) -> None:
     build(21)
-    rollup_refresh()
+    refreshed()
     for days in (1, 7, 10):
         query = ReportQuery(start=START + timedelta(days=days), end=START + timedelta(days=days + 9))
         assert rolled(query, manager) == raw_pair(query, manager)
@@ -104,7 +129,7 @@ def test_the_previous_period_and_a_shorter_range_come_from_the_same_days(manager
 
 def test_what_the_rollups_cannot_answer_the_raw_tables_do(manager: Any) -> None:
     world = build(22)
-    rollup_refresh()
+    refreshed()
     two_filters = ReportQuery(start=START, end=END, filters={"priority": "high", "platform": "x"})
     assert rollup_reports(query=two_filters, user=manager, now=NOW) is None
     assert report_pair(query=two_filters, user=manager, now=NOW) == raw_pair(two_filters, manager)
@@ -122,7 +147,7 @@ def test_what_the_rollups_cannot_answer_the_raw_tables_do(manager: Any) -> None:
 
 def test_the_dashboard_figures_from_the_rollups_take_a_fixed_number_of_statements(manager: Any) -> None:
     build(23)
-    rollup_refresh()
+    refreshed()
     report_pair(query=QUERY, user=manager, now=NOW)  # the user's roles are cached after this
     with CaptureQueriesContext(connection) as queries:
         report_pair(query=QUERY, user=manager, now=NOW)
@@ -134,7 +159,7 @@ def _stale_then_fresh(manager: Any, query: ReportQuery = QUERY) -> None:
     """The change is queued, not yet in the rollups; one refresh brings it in."""
     assert RollupDirty.objects.exists()
     before, _ = rolled(query, manager)
-    rollup_refresh()
+    refreshed()
     after, _ = rolled(query, manager)
     assert after == report_compute(query=query, user=manager, now=NOW)
     assert after != before
@@ -142,7 +167,7 @@ def _stale_then_fresh(manager: Any, query: ReportQuery = QUERY) -> None:
 
 def test_every_kind_of_change_reaches_the_rollups_in_one_refresh(manager: Any) -> None:
     world = build(24)
-    rollup_refresh()
+    refreshed()
     inside = [i for i in world.incidents if START <= i.created_at < END and i.merged_into_id is None]
     first, second, third = inside[0], inside[1], inside[2]
 
@@ -201,13 +226,13 @@ def test_every_kind_of_change_reaches_the_rollups_in_one_refresh(manager: Any) -
 def test_a_new_incident_makes_an_earlier_one_come_back(manager: Any) -> None:
     """Recurrence looks forward: an incident created today changes an older incident's figure."""
     world = build(25)
-    rollup_refresh()
+    refreshed()
     late = [i for i in world.incidents if END - timedelta(days=5) <= i.created_at < END and i.category_id]
     assert late, "the world has incidents near the end of the range"
     older = late[0]
     product = "recurring-widget"
     Incident.objects.filter(pk=older.pk).update(products=[product])
-    rollup_refresh()
+    refreshed()
     before, _ = rolled(QUERY, manager)
     again = Incident.objects.create(
         title="Again",
@@ -217,13 +242,13 @@ def test_a_new_incident_makes_an_earlier_one_come_back(manager: Any) -> None:
         created_at=older.created_at + timedelta(days=3),
         updated_at=older.created_at + timedelta(days=3),
     )
-    rollup_refresh()
+    refreshed()
     after, _ = rolled(QUERY, manager)
     assert after.recurred == before.recurred + 1
     assert after == report_compute(query=QUERY, user=manager, now=NOW)
     # And back: the later incident turns out to be about something else.
     Incident.objects.filter(pk=again.pk).update(products=["something-else"])
-    rollup_refresh()
+    refreshed()
     undone, _ = rolled(QUERY, manager)
     assert undone.recurred == before.recurred
     assert undone == report_compute(query=QUERY, user=manager, now=NOW)
@@ -237,7 +262,7 @@ def test_the_refresh_task_drains_the_queue_and_a_rebuild_changes_nothing(manager
     RollupDirty.objects.bulk_create(
         [RollupDirty(incident_id=pk) for pk in Incident.objects.values_list("pk", flat=True)]
     )
-    rollup_refresh()
+    refreshed()
     rebuilt = {(s.day, s.span, s.slice): (s.figures, bytes(s.durations)) for s in DaySlice.objects.all()}
     assert rebuilt == slices
     assert DaySlice.objects.filter(span="week").exists()
@@ -295,7 +320,7 @@ def test_a_build_works_out_recurrence_once_at_the_end_with_the_same_figures(
     build(27)
     monkeypatch.setattr(refresh, "BUILD_FROM", 1)
     monkeypatch.setattr(refresh, "BATCH", 25)  # several batches: later incidents arrive after earlier ones
-    rollup_refresh()
+    refreshed()
     current, previous = rolled(QUERY, manager)
     assert current.recurred and (current, previous) == raw_pair(QUERY, manager)
 
