@@ -38,6 +38,8 @@ def test_a_manager_narrows_to_a_category_and_follows_a_breach_count(
         page.get_by_label("Password").press("Enter")
         expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
         expect(page.locator(".report-freshness")).to_contain_text("Figures include every change up to")
+        # The plan's reviews card loads beside the figures (htmx): its heading gets the count.
+        expect(page.locator("#reviews-due-card .card-title .count")).to_be_visible()
         page.screenshot(path=ARTIFACTS / "reports.png", full_page=True)
 
         page.get_by_label("Category", exact=True).select_option(label="Delivery")

@@ -51,6 +51,7 @@ def test_other_roles_cannot_read_reports(client: Client, who: str, request: pyte
     page = client.get("/reports/")
     assert page.status_code == 403
     assert "Reports" not in page.content.decode().split("<main", 1)[0]  # no nav link either
+    assert client.get("/reports/reviews-due/").status_code == 403  # nor the dashboard's reviews card
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,10 @@ def test_the_reviews_of_the_plan_that_are_due_are_on_the_dashboard(client: Clien
     assert overdue is not None
     ReviewSchedule.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(days=3))
     client.force_login(manager)
-    html = client.get("/reports/").content.decode()
+    # The dashboard's card loads the list beside the figures.
+    assert 'hx-get="/reports/reviews-due/" hx-trigger="load"' in client.get("/reports/").content.decode()
+    html = client.get("/reports/reviews-due/", HTTP_HX_REQUEST="true").content.decode()
     section = html.split('id="reviews-due"', 1)[1].split("</table>", 1)[0]
     assert "Billing" in section and "Overdue" in section
+    client.logout()
+    assert client.get("/reports/reviews-due/").status_code == 302  # signed out: to the login page
