@@ -92,7 +92,7 @@ def shoot(page: Page, name: str, part: str = "") -> None:
     """A screenshot under SHOTS: the whole page from its top, or one part of it (the sticky top bar
     let go of first, so it does not cover the part)."""
     if part:
-        page.add_style_tag(content=".topbar { position: static; }")
+        page.evaluate("document.querySelector('.topbar').style.position = 'static'")
         page.locator(part).screenshot(path=SHOTS / f"{name}.png")
     else:
         page.evaluate("window.scrollTo(0, 0)")

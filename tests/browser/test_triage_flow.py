@@ -43,8 +43,21 @@ def chromium_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.set_default_timeout(5_000)
+        page = context.new_page()
+        # Whatever a page does must run under the Content-Security-Policy: Chromium reports each refusal
+        # ("Refused to execute inline script because it violates ...") on the console.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(f"{message.text} ({message.location['url']})")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
         try:
-            yield context.new_page()
+            yield page
+            assert not refused, f"the page broke its Content-Security-Policy: {refused}"
         finally:
             context.close()
             browser.close()

@@ -489,3 +489,27 @@ def test_health_check_fails_when_nothing_listens(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(healthcheck, "URL", f"http://127.0.0.1:{free_port()}/healthz")
 
     assert healthcheck.main() == 1
+
+
+@pytest.mark.django_db
+def test_production_pages_carry_the_security_headers(production_server: str) -> None:
+    """Under gunicorn with the production settings, behind a proxy that speaks HTTPS: a script or style
+    can only come from our own static files, nothing may frame the app, and browsers keep to HTTPS.
+    (Every response gets them from the middleware; the pages themselves are checked in Chromium, where
+    any refusal of the policy fails the browser tests.)"""
+    request = urllib.request.Request(  # noqa: S310 - the test's own server
+        production_server,
+        headers={"Host": "firebreak.example.com", "X-Forwarded-Proto": "https"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        headers = response.headers
+    directives = [d.split(" ", 1) for d in headers["Content-Security-Policy"].split("; ")]
+    policy = {name: value for name, value in directives}
+    assert policy["script-src"] == policy["style-src"] == "'self'"
+    assert policy["default-src"] == "'self'"
+    assert policy["object-src"] == policy["frame-ancestors"] == "'none'"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"

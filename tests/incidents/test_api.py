@@ -228,6 +228,10 @@ def test_schema_and_offline_docs(api: APIClient, responder: Any) -> None:
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+    # Under the Content-Security-Policy: its start-up script is a file of ours, not inline.
+    assert "<script>" not in html and 'src="/api/docs/?script="' in html
+    script = browser.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
     assert APIClient().get("/api/schema/").status_code in (401, 403)
 
 
