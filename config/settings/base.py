@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.throttles.LoginRateLimitMiddleware",
 ]
 
 # Every page's scripts and styles come from our own static files: no inline script or style, no eval
@@ -161,7 +162,24 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front of the app whose X-Forwarded-For entries are believed (0: REMOTE_ADDR only, so
+    # a client cannot choose its own address for the per-address limits).
+    "NUM_PROXIES": env_int("FIREBREAK_TRUSTED_PROXIES", 0),
 }
+
+
+def _per_minute(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 0:
+        raise ImproperlyConfiguredEnv(f"{name} must be 0 (no limit) or more, got {value}")
+    return value
+
+
+# Rate limits (config/throttles.py), requests per minute; 0 switches one off. A listening tool pushing
+# batches of 500 once a second is well inside the intake defaults.
+FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN = _per_minute("FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN", 1200)
+FIREBREAK_INTAKE_PER_MINUTE_PER_IP = _per_minute("FIREBREAK_INTAKE_PER_MINUTE_PER_IP", 2400)
+FIREBREAK_LOGIN_PER_MINUTE_PER_IP = _per_minute("FIREBREAK_LOGIN_PER_MINUTE_PER_IP", 20)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Firebreak API",

@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from config.api_errors import error_body
 from config.errors import NotFound, PermissionRefused, ValidationFailed
+from config.throttles import IntakePerAddressThrottle, IntakePerTokenThrottle
 from incidents import policies, selectors
 from incidents.api import serializers as s
 from incidents.api.pagination import KeysetPagination
@@ -451,8 +452,18 @@ INTAKE_DESCRIPTION = (
 )
 
 
+RATE_LIMITED = OpenApiResponse(
+    s.ErrorResponse,
+    description=(
+        "Over the rate limit (per token and per client address, requests per minute): `code` `throttled`; "
+        "the `Retry-After` header gives the seconds to wait."
+    ),
+)
+
+
 class MentionIntakeView(APIView):
     action_permissions = {"post": "mention.ingest"}
+    throttle_classes = [IntakePerTokenThrottle, IntakePerAddressThrottle]
 
     @extend_schema(
         summary="Push mentions in",
@@ -467,6 +478,7 @@ class MentionIntakeView(APIView):
             201: OpenApiResponse(s.IngestItemResult, description="Single mention stored."),
             200: OpenApiResponse(s.IngestBatchResult, description="Batch result, or a single duplicate."),
             413: OpenApiResponse(s.ErrorResponse, description="Body over 1 MiB."),
+            429: RATE_LIMITED,
             **ERRORS,
         },
         examples=[
@@ -508,6 +520,7 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 class MentionWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []  # authenticated by the HMAC signature below instead
+    throttle_classes = [IntakePerAddressThrottle]
 
     @extend_schema(
         summary="Signed webhook intake for social listening tools",
@@ -530,6 +543,7 @@ class MentionWebhookView(APIView):
             400: ERRORS[400],
             401: ERRORS[401],
             413: OpenApiResponse(s.ErrorResponse, description="Body over 1 MiB."),
+            429: RATE_LIMITED,
         },
     )
     def post(self, request: Request) -> Response:
