@@ -1,4 +1,5 @@
-"""One JSON error shape for every API failure: {"error": {"code", "message", "fields"}}."""
+"""One JSON error shape for every API failure: {"error": {"code", "message", "fields"}}; refusals and
+refused API tokens are written to the audit log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import DomainError
+from protocols.models import AuditAction
+from protocols.services.audit import audit_auth_record, audit_refusal_record
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -25,13 +28,36 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+def _audit(exc: Exception, context: dict[str, Any]) -> None:
+    """Refusals (403) and refused API tokens go to the audit log before the answer is made."""
+    request = context.get("request")
+    if request is None:
+        return
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        audit_auth_record(action=AuditAction.TOKEN_FAILED, request=request._request, reason=str(exc.detail))
+        return
+    refused = isinstance(exc, exceptions.PermissionDenied) or (
+        isinstance(exc, DomainError) and exc.status_code == 403
+    )
+    if not refused:
+        return
+    view = context.get("view")
+    view_action = getattr(view, "action", None) or (request.method or "").lower()
+    needed = getattr(view, "action_permissions", {}).get(view_action, "")
+    message = exc.message if isinstance(exc, DomainError) else str(getattr(exc, "detail", ""))
+    audit_refusal_record(
+        request=request._request, user=request.user, needed=needed, view_action=view_action, message=message
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    _audit(exc, context)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

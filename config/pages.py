@@ -1,5 +1,6 @@
-"""What every browser page shares: sign-in and the role check, a service's DomainError shown as a page
-or an htmx toast, form errors as one message, and the layout's context."""
+"""What every browser page shares: sign-in and the role check (a refusal is written to the audit log), a
+service's DomainError shown as a page or an htmx toast, form errors as one message, and the layout's
+context."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from config.errors import DomainError, ValidationFailed
 from incidents import policies
 from protocols.models import Role
 from protocols.selectors import user_roles
+from protocols.services.audit import audit_refusal_record
 
 ROLE_LABELS = dict(Role.choices)
 
@@ -72,10 +74,13 @@ def team_view(action: str) -> Callable[[View], View]:
                     return response
                 return redirect_to_login(request.get_full_path())
             if not policies.can(user=request.user, action=action):
+                audit_refusal_record(request=request, user=request.user, needed=action)
                 return error_response(request, "Your role does not allow this.", status=403)
             try:
                 return view(request, *args, **kwargs)
             except DomainError as exc:
+                if exc.status_code == 403:
+                    audit_refusal_record(request=request, user=request.user, message=exc.message)
                 return error_response(request, exc.message, status=exc.status_code)
 
         return wrapper

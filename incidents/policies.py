@@ -73,6 +73,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # who has access to the brand's accounts; offboarding a user
     "access.view": frozenset({R.MANAGER, R.ADMIN}),
     "access.manage": frozenset({R.ADMIN}),
+    # the audit log: sign-ins, refusals and every configuration change (read-only, append-only)
+    "audit.view": frozenset({R.ADMIN}),
     # the review cadence of the plan: anyone on the team sees and marks the reviews they own; managers
     # and admins see and mark every one, and set owners and intervals
     "review.view": TEAM,

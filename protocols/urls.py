@@ -3,7 +3,7 @@ the public community guidelines; the review cadence of the plan and post-inciden
 
 from django.urls import path
 
-from protocols import cadence_views, pir_views, views
+from protocols import audit_views, cadence_views, pir_views, views
 
 app_name = "protocols"
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("access/", views.access, name="access"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("access/items/<int:item_id>/tick/", views.access_item_tick, name="access_item_tick"),
     path("access/grants/<int:access_id>/revoke/", views.access_revoke, name="access_revoke"),
     path("reviews/", cadence_views.reviews, name="reviews"),

@@ -7,8 +7,6 @@ written with a leading apostrophe, which makes them text.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.urls import reverse
 
+from config.csv_export import CsvChunks, spreadsheet_safe
 from reporting.metrics import Count, Durations, Report, ReportQuery, Target, report_incidents
 from reporting.metrics.cohort import LABELS
 
@@ -51,14 +50,8 @@ INCIDENT_COLUMNS = (
 )
 SUMMARY_COLUMNS = ("section", "dimension", "key", "label", "value", "previous_value", "link")
 CHUNK_ROWS = 2_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TARGET_KINDS = ("first_response", "resolution")
 APPROVAL_STAGES = ("legal_review", "management_approval")
-
-
-def spreadsheet_safe(value: str | None) -> str | None:
-    """A cell starting like a formula becomes text (OWASP's advice against CSV injection)."""
-    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
 
 
 def _iso(column: str) -> str:
@@ -162,10 +155,9 @@ def incident_rows_csv(*, query: ReportQuery, user: Any) -> Iterator[str]:
 
 
 def _stream(sql: str, params: Sequence[Any], link_head: str, link_tail: str) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(INCIDENT_COLUMNS)
-    yield _drain(buffer)
+    chunks = CsvChunks()
+    chunks.row(INCIDENT_COLUMNS)
+    yield chunks.drain()
     # A named cursor inside a transaction: PostgreSQL keeps the result and hands it over chunk by chunk
     # (outside one, Django's cursor would be WITH HOLD and materialise every row before the first).
     with transaction.atomic():
@@ -181,15 +173,8 @@ def _stream(sql: str, params: Sequence[Any], link_head: str, link_tail: str) -> 
                     for at in _TYPED_CELLS:
                         cells[at] = spreadsheet_safe(cells[at])
                     cells.insert(2, f"{link_head}{cells[0]}{link_tail}")  # after id and title
-                    writer.writerow(cells)
-                yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
+                    chunks.row(cells)
+                yield chunks.drain()
 
 
 SummaryRow = tuple[str, str, str, str, object, object, str]
@@ -198,11 +183,10 @@ SummaryRow = tuple[str, str, str, str, object, object, str]
 def summary_csv(*, report: Report, previous: Report) -> str:
     """The report's figures as CSV: section, dimension, key, label, value, the previous period's value
     and the queue link behind the figure. Seconds and counts are numbers; shares are 0 to 1."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(SUMMARY_COLUMNS)
+    chunks = CsvChunks()
+    chunks.row(SUMMARY_COLUMNS)
     for section, dimension, key, label, value, before, link in _summary_rows(report, previous):
-        writer.writerow(
+        chunks.row(
             (
                 section,
                 spreadsheet_safe(dimension),
@@ -213,7 +197,7 @@ def summary_csv(*, report: Report, previous: Report) -> str:
                 link,
             )
         )
-    return buffer.getvalue()
+    return chunks.drain()
 
 
 def _summary_rows(report: Report, previous: Report) -> Iterator[SummaryRow]:

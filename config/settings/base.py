@@ -43,6 +43,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # names the signed-in user (or the API token's) to the database for the audit triggers
+    "protocols.audit_actor.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -220,6 +222,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewStateEnum": "protocols.review_selectors.ReviewState.CHOICES",
         "PirStateEnum": "protocols.models.PirState",
         "PirTargetOutcomeEnum": "protocols.pir_metrics.Outcome.CHOICES",
+        "AuditKindEnum": "protocols.models.AuditKind",
+        "AuditActionEnum": "protocols.models.AuditAction",
     },
 }
 

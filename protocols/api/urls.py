@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from protocols.api import access_views
 from protocols.api.approval_views import ApprovalChainViewSet, ApprovalRuleViewSet, SocialAccountViewSet
+from protocols.api.audit_views import AuditEventViewSet
 from protocols.api.pir_views import PirActionItemViewSet, PostIncidentReviewViewSet
 from protocols.api.review_views import ProtocolReviewViewSet
 from protocols.api.views import BusinessCalendarViewSet, EscalationChainViewSet, SlaPolicyViewSet
@@ -21,6 +22,7 @@ router.register(
     "offboarding-checklists", access_views.OffboardingChecklistViewSet, basename="offboarding-checklist"
 )
 router.register("access-audit", access_views.AccessAuditViewSet, basename="access-audit")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("protocol-reviews", ProtocolReviewViewSet, basename="protocol-review")
 router.register("post-incident-reviews", PostIncidentReviewViewSet, basename="post-incident-review")
 router.register("pir-action-items", PirActionItemViewSet, basename="pir-action-item")

@@ -20,6 +20,7 @@ from protocols.models.approvals import (
     ApprovalStage,
     ApprovalStep,
 )
+from protocols.models.audit import AuditAction, AuditEvent, AuditKind
 from protocols.models.cadence import (
     DEFAULT_REVIEW_INTERVAL_DAYS,
     ReviewEvent,
@@ -75,6 +76,9 @@ __all__ = [
     "ApprovalRule",
     "ApprovalStage",
     "ApprovalStep",
+    "AuditAction",
+    "AuditEvent",
+    "AuditKind",
     "BusinessCalendar",
     "Category",
     "ChecklistQuestion",
