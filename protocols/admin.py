@@ -2,7 +2,7 @@
 triage rules, intake sources, tokens, chat webhooks, SLA policies with their business calendars (and .ics
 holiday import) and escalation chains, the approval side: social accounts (secrets never shown), approval
 chains with their steps, rules, and who has access to the accounts: grants, offboarding (from the user
-list too) with its checklists, audit."""
+list too, beside sign-in unlock and sign out everywhere) with its checklists, audit."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ from protocols.services import (
     offboarding_item_tick,
     user_offboard,
 )
+from protocols.services.sessions import user_sessions_end, user_sign_in_unlock
 from protocols.services.spikes import spike_settings_load
 from protocols.sla_checks import (
     OpeningSpan,
@@ -620,10 +621,35 @@ def offboard_users(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any
         _offboard(request, user, reason=f"Offboarded in the admin by {request.user.get_username()}")
 
 
+@admin.action(description="Unlock sign-in (lift a lockout after failed sign-ins)")
+def unlock_sign_in(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    for user in queryset:
+        try:
+            lifted = user_sign_in_unlock(actor=request.user, user_id=user.pk)
+        except DomainError as exc:
+            messages.error(request, f"{user.get_username()}: {exc.message}")
+            continue
+        if lifted:
+            messages.success(request, f"Unlocked sign-in for {user.get_username()}: they can sign in again.")
+        else:
+            messages.info(request, f"Sign-in for {user.get_username()} was not locked.")
+
+
+@admin.action(description="Sign out everywhere (end every session of the selected users)")
+def sign_out_everywhere(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    for user in queryset:
+        try:
+            user_sessions_end(actor=request.user, user_id=user.pk)
+        except DomainError as exc:
+            messages.error(request, f"{user.get_username()}: {exc.message}")
+            continue
+        messages.success(request, f"Ended every session of {user.get_username()}.")
+
+
 @admin.register(User)
 class FirebreakUserAdmin(UserAdmin):
     inlines = [RoleAssignmentInline]
-    actions = [offboard_users]
+    actions = [offboard_users, unlock_sign_in, sign_out_everywhere]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Unticking "active" is an offboarding: the rest of the form is saved as it is, then the service

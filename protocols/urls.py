@@ -3,11 +3,12 @@ the public community guidelines; the review cadence of the plan and post-inciden
 
 from django.urls import path
 
-from protocols import audit_views, cadence_views, pir_views, views
+from protocols import audit_views, cadence_views, pir_views, session_views, views
 
 app_name = "protocols"
 urlpatterns = [
     path("community-guidelines/", views.community_guidelines, name="community_guidelines"),
+    path("sign-out-everywhere/", session_views.sign_out_everywhere, name="sign_out_everywhere"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("access/", views.access, name="access"),

@@ -3,6 +3,7 @@
 Defaults are safe for a developer's machine; `production.py` insists on the secrets.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "protocols",
     "incidents",
     "templates_app",
@@ -50,6 +52,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.throttles.LoginRateLimitMiddleware",
+    "protocols.middleware.SessionExpiryMiddleware",
+    # last, as axes asks: it turns a lockout flagged during the request into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Every page's scripts and styles come from our own static files: no inline script or style, no eval
@@ -136,6 +141,41 @@ STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:queue"
 LOGOUT_REDIRECT_URL = "login"
+
+
+def _at_least_one(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfiguredEnv(f"{name} must be at least 1, got {value}")
+    return value
+
+
+# Sign-in lockout (django-axes): this many failures for one username from one IP address, each within
+# the lockout time of the one before, lock that combination out for the lockout time. API tokens never
+# go through authenticate(), so they are not affected.
+FIREBREAK_LOGIN_FAILURES = _at_least_one("FIREBREAK_LOGIN_FAILURES", 5)
+FIREBREAK_LOCKOUT_MINUTES = _at_least_one("FIREBREAK_LOCKOUT_MINUTES", 15)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = FIREBREAK_LOGIN_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=FIREBREAK_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "protocols.sign_in.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "protocols.sign_in.client_address"
+# Successful sign-ins are not logged by axes (a row per sign-in that nothing reads or prunes).
+AXES_DISABLE_ACCESS_LOG = True
+
+# Sessions: refused after FIREBREAK_SESSION_IDLE_MINUTES without a request the user made (timed
+# refreshes do not count) and FIREBREAK_SESSION_MAX_HOURS after signing in, whatever happened since
+# (protocols/middleware.py). HTTPS-only cookies are switched on in production.
+FIREBREAK_SESSION_IDLE_MINUTES = _at_least_one("FIREBREAK_SESSION_IDLE_MINUTES", 480)
+FIREBREAK_SESSION_MAX_HOURS = _at_least_one("FIREBREAK_SESSION_MAX_HOURS", 24 * 14)
+SESSION_COOKIE_AGE = FIREBREAK_SESSION_MAX_HOURS * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 # Email: console in development, SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST", "")

@@ -61,6 +61,7 @@ from protocols.models.post_incident import (
     PirState,
     PostIncidentReview,
 )
+from protocols.models.sessions import SessionFence
 from protocols.models.spikes import SpikeSettings
 
 __all__ = [
@@ -110,6 +111,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "Sentiment",
+    "SessionFence",
     "SlaPolicy",
     "SocialAccount",
     "SocialAccountAccess",

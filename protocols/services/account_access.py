@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,12 +21,9 @@ from protocols.models import (
     SocialAccountAccess,
 )
 from protocols.services.common import locked, require
+from protocols.services.sessions import user_sessions_end
 
 REFUSAL = "Only admins manage who has access to the brand's accounts."
-# Session engines that keep a row per session in django_session, so a user's rows can be deleted.
-DB_SESSION_ENGINES = frozenset(
-    {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
-)
 
 
 def _audit(
@@ -110,21 +105,6 @@ def social_account_access_revoke(*, actor: Any, access_id: int, note: str = "") 
     return grant
 
 
-def _end_sessions(*, user: Any) -> int:
-    """Deletes the user's session rows. Deactivation alone already signs them out on their next request
-    (the auth backend refuses inactive users); this also removes what the rows hold."""
-    if settings.SESSION_ENGINE not in DB_SESSION_ENGINES:
-        return 0
-    user_key = str(user.pk)
-    ended = [
-        session.session_key
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get("_auth_user_id") == user_key
-    ]
-    Session.objects.filter(session_key__in=ended).delete()
-    return len(ended)
-
-
 @transaction.atomic
 def user_offboard(*, actor: Any, user_id: int, reason: str) -> OffboardingChecklist:
     """Deactivates a user at once: sessions end, API tokens and account grants are revoked, and a
@@ -145,7 +125,9 @@ def user_offboard(*, actor: Any, user_id: int, reason: str) -> OffboardingCheckl
     if User._default_manager.filter(pk=user.pk, is_active=True).update(is_active=False) == 0:
         raise Conflict(f"{user.get_username()} is already deactivated.")
     user.is_active = False
-    sessions = _end_sessions(user=user)
+    # Deactivation alone already refuses the user's sessions (the auth backend refuses inactive users);
+    # the fence also ends them for good should the user be reactivated.
+    sessions_ended_at = user_sessions_end(actor=actor, user_id=user.pk).sessions_ended_at
     tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
     grants = list(
         SocialAccountAccess.objects.select_related("account").filter(user=user, revoked_at__isnull=True)
@@ -191,7 +173,7 @@ def user_offboard(*, actor: Any, user_id: int, reason: str) -> OffboardingCheckl
         details={
             "reason": reason,
             "checklist_id": checklist.pk,
-            "sessions_ended": sessions,
+            "sessions_ended_at": sessions_ended_at.isoformat(),
             "tokens_revoked": tokens,
             "grants_revoked": len(grants),
             "owned_accounts": [account.pk for account in owned],

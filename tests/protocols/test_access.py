@@ -53,7 +53,8 @@ def grant(admin: Any, acc: SocialAccount, user: Any) -> SocialAccountAccess:
 
 def signed_in(user: Any) -> Client:
     client = Client()
-    assert client.login(username=user.get_username(), password="pw")
+    # axes checks the lockout of every sign-in, so it needs the request one comes from
+    assert client.login(request=RequestFactory().post("/login/"), username=user.get_username(), password="pw")
     return client
 
 

@@ -151,4 +151,10 @@
       kept.forEach(function (value) { data.append(key, value); });
     });
   });
+
+  // Timed refreshes (hx-trigger "every ...") have no triggering event: mark them, so a tab left open
+  // does not keep its session alive past the idle limit.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (!evt.detail.triggeringEvent) evt.detail.headers["X-Firebreak-Background"] = "1";
+  });
 })();
