@@ -31,6 +31,13 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 15},
     },
+    # Outbound webhooks to integrators: new events queue the task when they commit; this sends retries
+    # whose time has come, deliveries whose worker died (lease run out) and anything a lost message missed.
+    "deliver-due-webhooks": {
+        "task": "incidents.tasks.webhooks_deliver_due",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     # Publishing retries (and any publish whose queued task was lost).
     "publish-due-replies": {
         "task": "incidents.tasks.replies_publish_due",

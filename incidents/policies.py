@@ -36,6 +36,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "token.manage_own": TEAM | {R.INTEGRATION},
     "notification.view": TEAM,
     "webhook.view_failing": frozenset({R.ADMIN}),
+    # outbound webhooks to integrators: subscriptions, their delivery log and replays
+    "webhook.manage": frozenset({R.ADMIN}),
     # replies: drafting and publishing; deciding a review step also needs the step's own role
     "reply.view": TEAM | {R.INTEGRATION},
     "reply.draft": frozenset({R.RESPONDER, R.SUPPORT_LIAISON, R.PR, R.MANAGER, R.SPOKESPERSON, R.ADMIN}),

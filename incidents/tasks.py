@@ -17,6 +17,7 @@ from django.utils import timezone
 from incidents.services.incidents import incidents_close_resolved
 from incidents.services.notifications import notifications_deliver_batch
 from incidents.services.sweeper import oldest_overdue, sla_sweep_if_free
+from incidents.services.webhooks import webhook_deliveries_send_batch
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,26 @@ def notifications_deliver_due() -> int:
         processed = notifications_deliver_batch(now=timezone.now(), limit=NOTIFY_BATCH)
         total += processed
         if processed < NOTIFY_BATCH or time.monotonic() - started > NOTIFY_RUN_SECONDS:
+            break
+    return total
+
+
+WEBHOOK_BATCH = 20
+WEBHOOK_MAX_BATCHES = 20
+
+
+@shared_task(name="incidents.tasks.webhooks_deliver_due", ignore_result=True)
+def webhooks_deliver_due() -> int:
+    """Sends the outbound webhook deliveries whose time has come (new ones, retries, and claims whose
+    worker died). Queued after each emission commits and by beat every 15 seconds; several at once are
+    safe: each batch claims its rows with SKIP LOCKED and a lease, and records each outcome with a
+    compare-and-set, so a run twice sends nothing twice. Bounded like the notification task."""
+    started = time.monotonic()
+    total = 0
+    for _ in range(WEBHOOK_MAX_BATCHES):
+        processed = webhook_deliveries_send_batch(now=timezone.now(), limit=WEBHOOK_BATCH)
+        total += processed
+        if processed < WEBHOOK_BATCH or time.monotonic() - started > NOTIFY_RUN_SECONDS:
             break
     return total
 

@@ -1,7 +1,7 @@
 """Browser routes of the incidents app: the triage queue, saved views, the incident page and its
 POST actions (merging duplicates, capturing evidence and sending a satisfaction survey too), replies with
 their composer and actions, the approval inbox (each answers a page, or an htmx partial when htmx asks),
-and the customer's survey page."""
+the customer's survey page, and outbound webhook subscriptions with their delivery logs."""
 
 from django.urls import path
 
@@ -15,6 +15,7 @@ from incidents.views import (
     queue,
     survey_page,
     surveys,
+    webhooks,
 )
 from incidents.views.replies import actions, card, composer, inbox
 
@@ -76,6 +77,16 @@ urlpatterns = [
     path("replies/<int:reply_id>/publish/", actions.reply_publish, name="reply_publish"),
     path("approvals/", inbox.approvals, name="approvals"),
     path("approvals/nav/", inbox.approvals_nav, name="approvals_nav"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<int:subscription_id>/", webhooks.webhook_detail, name="webhook_detail"),
+    path(
+        "webhooks/<int:subscription_id>/deactivate/", webhooks.webhook_deactivate, name="webhook_deactivate"
+    ),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>/replay/",
+        webhooks.webhook_delivery_replay,
+        name="webhook_delivery_replay",
+    ),
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
     path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),

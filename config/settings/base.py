@@ -252,6 +252,8 @@ SPECTACULAR_SETTINGS = {
         "ModerationOutcomeEnum": "incidents.models.ModerationOutcome",
         "SurveyStateEnum": "incidents.models.SurveyState",
         "SurveyLanguageEnum": "incidents.models.SurveyLanguage",
+        "WebhookEventEnum": "incidents.models.WebhookEvent",
+        "DeliveryStateEnum": "incidents.models.DeliveryState",
         "TemplateKindEnum": "templates_app.models.TemplateKind",
         "TemplateStatusEnum": "templates_app.models.TemplateStatus",
         "FaqKindEnum": "templates_app.models.FaqKind",
@@ -301,6 +303,13 @@ FIREBREAK_NOTIFY_MAX_ATTEMPTS = env_int("FIREBREAK_NOTIFY_MAX_ATTEMPTS", 8)
 # digest instead (0: never).
 FIREBREAK_NOTIFY_DIGEST_AFTER = env_int("FIREBREAK_NOTIFY_DIGEST_AFTER", 10)
 FIREBREAK_WEBHOOK_TIMEOUT_SECONDS = env_int("FIREBREAK_WEBHOOK_TIMEOUT_SECONDS", 5)
+# Outbound webhooks to integrators (documented in the README): a delivery that failed is retried after
+# base * 2**attempts seconds (with jitter, at most the cap, or the receiver's Retry-After) until the last
+# attempt. Plain http targets are refused unless the host is this machine or FIREBREAK_OUTBOUND_ALLOW_HTTP.
+FIREBREAK_OUTBOUND_RETRY_BASE_SECONDS = env_int("FIREBREAK_OUTBOUND_RETRY_BASE_SECONDS", 30)
+FIREBREAK_OUTBOUND_RETRY_CAP_SECONDS = env_int("FIREBREAK_OUTBOUND_RETRY_CAP_SECONDS", 3600)
+FIREBREAK_OUTBOUND_MAX_ATTEMPTS = env_int("FIREBREAK_OUTBOUND_MAX_ATTEMPTS", 10)
+FIREBREAK_OUTBOUND_ALLOW_HTTP = env_bool("FIREBREAK_OUTBOUND_ALLOW_HTTP", False)
 
 # Celery: JSON only, late acks so a killed worker's task is redelivered, bounded everything.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

@@ -19,11 +19,13 @@ from incidents.api.views import (
     MentionWebhookView,
     MergeUndoView,
 )
+from incidents.api.webhooks import WebhookDeliveryReplayView, WebhookSubscriptionViewSet
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("replies", ReplyViewSet, basename="reply")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
     path("crisis/", CrisisView.as_view(), name="crisis"),
@@ -39,5 +41,10 @@ urlpatterns = [
     path("evidence/<int:capture_id>/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("merges/<int:merge_id>/undo/", MergeUndoView.as_view(), name="merge-undo"),
     path("incidents/<int:id>/surveys/", IncidentSurveysView.as_view(), name="incident-surveys"),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>/replay/",
+        WebhookDeliveryReplayView.as_view(),
+        name="webhook-delivery-replay",
+    ),
     *router.urls,
 ]

@@ -1,6 +1,6 @@
 """The incidents app's models, one module per subject: the core (mentions, incidents, timeline), the
 response-time clocks, checklist answers, captured evidence, the notification outbox, replies with their
-approvals, merges of duplicates, moderation actions and satisfaction surveys."""
+approvals, merges of duplicates, moderation actions, satisfaction surveys and outbound webhooks."""
 
 from incidents.models.checklists import ChecklistAnswer
 from incidents.models.clocks import (
@@ -43,6 +43,7 @@ from incidents.models.replies import (
 )
 from incidents.models.spikes import MentionBucket
 from incidents.models.surveys import SatisfactionSurvey, SurveyLanguage, SurveyState
+from incidents.models.webhooks import DeliveryState, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ACTIVE_CLOCK",
@@ -62,6 +63,7 @@ __all__ = [
     "ClockStatus",
     "CrisisMode",
     "DecisionKind",
+    "DeliveryState",
     "EventKind",
     "EvidenceCapture",
     "EvidenceItem",
@@ -89,4 +91,7 @@ __all__ = [
     "SurveyLanguage",
     "SurveyState",
     "TimelineEvent",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

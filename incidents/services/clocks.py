@@ -561,6 +561,13 @@ def clocks_on_customer_message(*, incident_ids: Sequence[int], now: datetime) ->
                     note="The customer replied",
                 )
                 clocks_resume(incident_id=incident_id, now=now)
+                from incidents.services.webhooks import incident_updated_emit
+
+                incident_updated_emit(
+                    incident_id=incident_id,
+                    before={"status": status},
+                    after={"status": IncidentStatus.IN_PROGRESS},
+                )
         if first_responded_at is None or incident_id in live_next:
             continue
         policy = book.policy_for(category_id=category_id, priority=priority)

@@ -18,6 +18,7 @@ from incidents.services import clocks
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Message, drafts_for
 from incidents.services.timeline import timeline_append
+from incidents.services.webhooks import webhook_event_emit
 from protocols.models import Priority, Role
 from protocols.selectors import user_roles
 from protocols.sla import fixed_policy
@@ -172,6 +173,7 @@ def crisis_start(
         timeline_append(
             incident_id=incident.pk, kind=EventKind.CREATED, actor=actor, note="Opened for crisis mode"
         )
+        webhook_event_emit(event="incident.created", data={}, incident_id=incident.pk)
     else:
         found = Incident.objects.filter(pk=incident_id).first()
         if found is None:
@@ -207,6 +209,7 @@ def crisis_start(
         },
         note=reason if actor is not None else f"Switched on by an escalation step: {reason}",
     )
+    webhook_event_emit(event="crisis.started", data=_crisis_data(crisis), incident_id=incident.pk)
     _notify(
         crisis,
         key="on",
@@ -218,6 +221,19 @@ def crisis_start(
     )
     _forget()
     return crisis
+
+
+def _crisis_data(crisis: CrisisMode) -> dict[str, Any]:
+    """What outbound webhooks say about a crisis (the incident's summary is added beside it)."""
+    return {
+        "crisis_id": crisis.pk,
+        "reason": crisis.reason,
+        "started_at": crisis.started_at,
+        "expires_at": crisis.expires_at,
+        "ended_at": crisis.ended_at,
+        "publisher_roles": list(crisis.publisher_roles),
+        "stay_silent": crisis.stay_silent,
+    }
 
 
 def _locked_current() -> CrisisMode:
@@ -284,6 +300,11 @@ def crisis_end(*, actor: Any | None, reason: str = "", expired: bool = False) ->
             note=crisis.end_reason,
         )
         _notify(crisis, key="off", kind="crisis_off", subject="Crisis mode is off", body=crisis.end_reason)
+        webhook_event_emit(
+            event="crisis.ended",
+            data={**_crisis_data(crisis), "expired": expired},
+            incident_id=crisis.incident_id,
+        )
         _forget()
     return crisis
 

@@ -16,6 +16,7 @@ from incidents import policies
 from incidents.models import OPEN_STATUS_VALUES, EventKind, Incident, IncidentStatus
 from incidents.services import clocks
 from incidents.services.timeline import timeline_append
+from incidents.services.webhooks import incident_updated_emit, webhook_event_emit
 from protocols.models import Category, Priority, Role
 
 User = get_user_model()
@@ -108,6 +109,7 @@ def incident_create(
         },
         note="Opened by hand",
     )
+    webhook_event_emit(event="incident.created", data={}, incident_id=incident.pk)
     return incident
 
 
@@ -138,6 +140,7 @@ def incident_assign(*, actor: Any, incident_id: int, assignee: Any | None) -> In
     incident = _get(incident_id)
     if incident.assignee_id == (assignee.pk if assignee else None):
         return incident
+    old_assignee_id = incident.assignee_id
     before = {"assignee": _user_ref(incident.assignee), "status": incident.status}
     _cas_update(
         incident,
@@ -150,6 +153,11 @@ def incident_assign(*, actor: Any, incident_id: int, assignee: Any | None) -> In
         actor=actor,
         before=before,
         after={"assignee": _user_ref(assignee), "status": incident.status},
+    )
+    incident_updated_emit(
+        incident_id=incident.pk,
+        before={"assignee_id": old_assignee_id, "status": before["status"]},
+        after={"assignee_id": incident.assignee_id, "status": incident.status},
     )
     return incident
 
@@ -183,6 +191,9 @@ def incident_categorize(*, actor: Any, incident_id: int, category: Category | No
         },
     )
     clocks.clocks_recompute(incident=incident, actor=actor, now=timezone.now(), reason="Category changed")
+    incident_updated_emit(
+        incident_id=incident.pk, before=before, after={"category_id": new_id, "status": incident.status}
+    )
     return incident
 
 
@@ -207,6 +218,7 @@ def incident_set_priority(*, actor: Any, incident_id: int, priority: str) -> Inc
         after={"priority": priority},
     )
     clocks.clocks_recompute(incident=incident, actor=actor, now=timezone.now(), reason="Priority changed")
+    incident_updated_emit(incident_id=incident.pk, before=before, after={"priority": priority})
     return incident
 
 
@@ -237,6 +249,7 @@ def incident_set_status(*, actor: Any, incident_id: int, status: str) -> Inciden
         incident_id=incident.pk, old=before["status"], new=status, now=incident.updated_at
     )
     clocks.incident_sla_sync(incident_ids=[incident.pk])
+    incident_updated_emit(incident_id=incident.pk, before=before, after={"status": status})
     return incident
 
 
@@ -294,6 +307,7 @@ def incident_resolve(*, actor: Any, incident_id: int, note: str = "") -> Inciden
     )
     clocks.clocks_on_resolve(incident_id=incident.pk, now=incident.updated_at)
     clocks.incident_sla_sync(incident_ids=[incident.pk])
+    incident_updated_emit(incident_id=incident.pk, before=before, after={"status": IncidentStatus.RESOLVED})
     return incident
 
 
@@ -316,6 +330,9 @@ def incident_reopen(*, actor: Any, incident_id: int, note: str = "") -> Incident
         note=note,
     )
     clocks.clocks_on_reopen(incident=incident, now=incident.updated_at)
+    incident_updated_emit(
+        incident_id=incident.pk, before={"status": IncidentStatus.RESOLVED}, after={"status": target}
+    )
     return incident
 
 
@@ -352,6 +369,10 @@ def record_response(*, incident: Incident, now: Any) -> dict[str, str]:
     if incident.status in (IncidentStatus.NEW, IncidentStatus.TRIAGED):
         changes["status"] = IncidentStatus.IN_PROGRESS
     _cas_update(incident, expected, changes)
+    if "status" in changes:
+        incident_updated_emit(
+            incident_id=incident.pk, before={"status": expected["status"]}, after={"status": incident.status}
+        )
     stopped = clocks.clocks_on_response(incident_id=incident.pk, now=now)
     clocks.incident_sla_sync(incident_ids=[incident.pk])
     return {c.kind: ("missed" if c.breached_at else "met") for c in stopped}
@@ -400,6 +421,11 @@ def incidents_close_resolved(*, resolved_before: Any, limit: int = 500) -> int:
                     before={"status": IncidentStatus.RESOLVED},
                     after={"status": IncidentStatus.CLOSED},
                     note="Closed automatically after staying resolved",
+                )
+                incident_updated_emit(
+                    incident_id=incident_id,
+                    before={"status": IncidentStatus.RESOLVED},
+                    after={"status": IncidentStatus.CLOSED},
                 )
                 closed += 1
     return closed

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from incidents.intake import MentionInput, parse_mention
-from incidents.models import EventKind, Incident
+from incidents.models import EventKind, Incident, WebhookEvent
 from incidents.sentiment import sentiment_of
 from incidents.services import clocks
 from incidents.services.ingestion_sql import (
@@ -32,6 +32,7 @@ from incidents.services.ingestion_sql import (
     LOCK_BUCKETS_SQL,
     UPDATE_TOUCHED_SQL,
 )
+from incidents.services.webhooks import EventItem, webhook_events_emit
 from incidents.triage import TriageOutcome, compile_rules, higher_priority, triage
 from protocols.models import Platform, Priority, Role
 from protocols.selectors import triage_rule_list_active
@@ -204,7 +205,23 @@ def _store(
             cur, new_incidents, list(touched.values()), raised, mention_ids, now, actor_id, actor_label
         )
     _start_clocks(new_incidents, touched, raised, now)
+    _emit_webhooks(new_incidents, raised)
     return outcome
+
+
+def _emit_webhooks(new_incidents: list[_NewIncident], raised: dict[int, tuple[str, str]]) -> None:
+    """One statement per event type for the whole batch (none at all while nobody subscribed)."""
+    webhook_events_emit(
+        event=WebhookEvent.INCIDENT_CREATED,
+        items=[EventItem(data={}, incident_id=i.id) for i in new_incidents if i.id is not None],
+    )
+    webhook_events_emit(
+        event=WebhookEvent.INCIDENT_UPDATED,
+        items=[
+            EventItem(data={"changes": {"priority": {"from": old, "to": new}}}, incident_id=incident_id)
+            for incident_id, (old, new) in raised.items()
+        ],
+    )
 
 
 def _start_clocks(

@@ -26,6 +26,7 @@ from incidents.models import (
 )
 from incidents.services import clocks
 from incidents.services.timeline import timeline_append
+from incidents.services.webhooks import incident_updated_emit
 
 # The duplicate's own targets end with it; the survivor's first response and resolution take the earlier
 # start of the two (the customer of the duplicate has been waiting since then).
@@ -177,6 +178,11 @@ def incident_merge(*, actor: Any, source_id: int, target_id: int) -> IncidentMer
         },
         note=f"#{source.pk} merged in as a duplicate",
     )
+    incident_updated_emit(
+        incident_id=source.pk,
+        before={"status": source.status, "merged_into_id": None},
+        after={"status": IncidentStatus.CLOSED, "merged_into_id": target.pk},
+    )
     return merge
 
 
@@ -264,6 +270,11 @@ def incident_merge_undo(*, actor: Any, merge_id: int) -> IncidentMerge:
         actor=actor,
         after={"merged_from": merge.source_id, "other_incident": merge.source_id, **undone},
         note=f"#{merge.source_id} taken back out",
+    )
+    incident_updated_emit(
+        incident_id=merge.source_id,
+        before={"status": IncidentStatus.CLOSED, "merged_into_id": merge.target_id},
+        after={"status": merge.source_previous_status, "merged_into_id": None},
     )
     merge.refresh_from_db()
     return merge

@@ -34,6 +34,7 @@ from incidents.services.incidents import record_response
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Message, drafts_for
 from incidents.services.timeline import timeline_append
+from incidents.services.webhooks import webhook_event_emit
 from protocols.models import PublisherKind, Role, SocialAccount
 from protocols.selectors import (
     ApprovalPlan,
@@ -100,6 +101,21 @@ def _event(
         before=before,
         after={"reply_id": reply.pk, "version": reply.version, "state": reply.state, **after},
         note=note,
+    )
+
+
+def _hook(reply: Reply, event: str, **extra: Any) -> None:
+    """An outbound webhook event about the reply (the incident's summary is added beside it)."""
+    webhook_event_emit(
+        event=event,
+        data={
+            "reply_id": reply.pk,
+            "incident_id": reply.incident_id,
+            "state": reply.state,
+            "version": reply.version,
+            **extra,
+        },
+        incident_id=reply.incident_id,
     )
 
 
@@ -339,6 +355,9 @@ def reply_submit(*, actor: Any, reply_id: int, expected_version: int | None = No
         _event(
             reply, EventKind.REPLY_APPROVED, actor, before=before, note="No approval needed for this incident"
         )
+        # Submitted and approved in one step: integrators get both, in that order.
+        _hook(reply, "reply.submitted", chain=None, waiting_on_role=None)
+        _hook(reply, "reply.approved")
         return reply
     steps = list(plan.steps)
     _cas(
@@ -364,6 +383,7 @@ def reply_submit(*, actor: Any, reply_id: int, expected_version: int | None = No
         waiting_on=steps[0]["role"],
         note=f"Submitted for {steps[0]['label'].lower()} ({plan.chain_name})",
     )
+    _hook(reply, "reply.submitted", chain=plan.chain_name, waiting_on_role=steps[0]["role"])
     _start_step(reply, actor, now)
     return reply
 
@@ -420,6 +440,7 @@ def reply_approve(*, actor: Any, reply_id: int, expected_version: int | None = N
         note=f"{step['label']} approved" + (f": {note}" if note else ""),
     )
     if last:
+        _hook(reply, "reply.approved")
         _notify(
             reply,
             key="approved",
@@ -649,6 +670,7 @@ def reply_mark_published(*, reply: Reply, actor: Any, url: str, external_id: str
         targets=targets,
         note=url,
     )
+    _hook(reply, "reply.published", url=url)
 
 
 PUBLISH_MAX_ATTEMPTS = 8

@@ -25,6 +25,7 @@ from incidents.services.incidents import incident_refresh_search
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Message, drafts_for
 from incidents.services.sweeper import incident_link
+from incidents.services.webhooks import webhook_event_emit
 from protocols.models import Priority, Role, Sentiment, SpikeSettings
 from protocols.services.spikes import spike_settings_load
 
@@ -261,6 +262,7 @@ def _open_incident(tag: str, now: datetime) -> tuple[Incident, bool]:
         note=f"Opened by spike detection for {tag}",
         created_at=now,
     )
+    webhook_event_emit(event="incident.created", data={}, incident_id=incident.pk)
     return incident, True
 
 
@@ -305,6 +307,20 @@ def surge_record(*, surge: Surge, factor: float, now: datetime) -> int:
             + (", ".join(f"#{pk}" for pk in mention_ids) or "none")
         ),
         created_at=now,
+    )
+    webhook_event_emit(
+        event="surge.detected",
+        data={
+            "tag": surge.tag,
+            "window_start": surge.window_start,
+            "span_minutes": surge.span_minutes,
+            "count": surge.count,
+            "rate_per_minute": surge.rate_per_minute,
+            "baseline_per_minute": surge.baseline_per_minute,
+            "factor": factor,
+            "example_mention_ids": mention_ids,
+        },
+        incident_id=incident.pk,
     )
     if notify:
         notifications_enqueue(

@@ -29,6 +29,7 @@ from incidents.services.crisis import crisis_current, crisis_on_clock, crisis_st
 from incidents.services.notifications import notifications_enqueue
 from incidents.services.recipients import Digest, Message, drafts_for, messages_coalesce
 from incidents.services.timeline import SystemEvent, timeline_append_many
+from incidents.services.webhooks import EventItem, incident_updated_emit, webhook_events_emit
 from protocols.models import EscalationAction, Priority, Role, RoleAssignment
 
 BATCH = 500
@@ -201,6 +202,7 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
     }
     events: list[SystemEvent] = []
     messages: list[Message] = []
+    hooks: dict[str, list[EventItem]] = {FiringKind.WARNING: [], FiringKind.BREACH: []}
     actions: list[tuple[Incident, SlaClock, dict[str, Any]]] = []
     for clock, event in fired:
         if clock.kind in CRISIS_CLOCKS:
@@ -221,6 +223,17 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
         if event.kind in TARGET_WORDING:
             event_kind, message_kind, headline, note, verb = TARGET_WORDING[event.kind]
             events.append(_event(incident.pk, event_kind, common, note.format(what=what)))
+            hooks[event.kind].append(
+                EventItem(
+                    data={
+                        "target": clock.kind,
+                        "policy": clock.policy_name,
+                        "due_at": common["due_at"],
+                        "scheduled_at": common["scheduled_at"],
+                    },
+                    incident_id=incident.pk,
+                )
+            )
             messages.append(
                 Message(
                     key=key,
@@ -248,6 +261,9 @@ def _apply(fired: Sequence[tuple[SlaClock, DueEvent]], now: datetime) -> None:
             ):
                 actions.append((incident, clock, step))
     timeline_append_many(events=events, at=now)
+    # One statement per event type for the whole batch, like the timeline and the notifications.
+    webhook_events_emit(event="sla.warning", items=hooks[FiringKind.WARNING])
+    webhook_events_emit(event="sla.breached", items=hooks[FiringKind.BREACH])
     digest_after = settings.FIREBREAK_NOTIFY_DIGEST_AFTER
     notifications_enqueue(
         items=drafts_for(messages_coalesce(messages, after=digest_after, digests=_digests()))
@@ -315,6 +331,11 @@ def _act(incident: Incident, clock: SlaClock, step: dict[str, Any], now: datetim
                 note=f"Reassigned by escalation ({clock.chain_name})",
                 created_at=now,
             )
+            incident_updated_emit(
+                incident_id=incident.pk,
+                before={"assignee_id": incident.assignee_id, "assigned_role": incident.assigned_role},
+                after={"assignee_id": assignee_id, "assigned_role": role},
+            )
             incident.assignee_id, incident.assigned_role = assignee_id, role
             subject = f"Assigned to you by escalation: #{incident.pk} {incident.title}"
             message = Message(
@@ -343,6 +364,9 @@ def _act(incident: Incident, clock: SlaClock, step: dict[str, Any], now: datetim
                 after={"priority": raised},
                 note=f"Raised by escalation ({clock.chain_name})",
                 created_at=now,
+            )
+            incident_updated_emit(
+                incident_id=incident.pk, before={"priority": incident.priority}, after={"priority": raised}
             )
             incident.priority = raised
             clock_service.clocks_recompute(
