@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents.services.incidents import incidents_close_resolved
 from incidents.services.notifications import notifications_deliver_batch
 from incidents.services.sweeper import oldest_overdue, sla_sweep_if_free
-from incidents.services.webhooks import webhook_deliveries_send_batch
+from incidents.services.webhook_delivery import webhook_deliveries_send_batch
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from incidents.models import (
     SlaClock,
 )
 from incidents.services.timeline import timeline_append
+from incidents.services.webhooks import incident_updated_emit
 from protocols.business_time import BusinessCalendarSpec, business_add, business_seconds_between
 from protocols.selectors import sla_policy_book
 from protocols.sla import PolicyBook, PolicySnapshot
@@ -561,8 +562,6 @@ def clocks_on_customer_message(*, incident_ids: Sequence[int], now: datetime) ->
                     note="The customer replied",
                 )
                 clocks_resume(incident_id=incident_id, now=now)
-                from incidents.services.webhooks import incident_updated_emit
-
                 incident_updated_emit(
                     incident_id=incident_id,
                     before={"status": status},

@@ -29,7 +29,8 @@ from incidents.services.clocks import clocks_start
 from incidents.services.ingestion import mentions_ingest
 from incidents.services.spikes import Surge, surge_record
 from incidents.services.sweeper import sla_sweep
-from incidents.services.webhooks import webhook_deliveries_claim, webhook_subscription_create
+from incidents.services.webhook_delivery import webhook_deliveries_claim
+from incidents.services.webhooks import webhook_subscription_create
 from incidents.tasks import webhooks_deliver_due
 from protocols.models import SlaPolicy
 from tests.factories import IncidentFactory, mention_payload
