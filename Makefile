@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint types pytest bench lock clean
+.PHONY: install run test lint types pytest bench fuzz lock clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,11 @@ pytest: install
 	$(VENV)/bin/pytest
 
 test: lint types pytest
+
+# Schemathesis over every API operation, FUZZ_EXAMPLES cases each (make test runs 3).
+fuzz: install
+	@$(PY) -m config.preflight
+	FIREBREAK_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(VENV)/bin/pytest tests/config/test_api_fuzz.py -s -p no:logging
 
 bench: install
 	@$(PY) -m config.preflight

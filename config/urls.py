@@ -30,3 +30,5 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler404 = "config.api_errors.not_found"

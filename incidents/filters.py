@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 
+from config.filters import UtcIsoDateTimeFilter
 from incidents.keyset import DEFAULT_SORT
 from incidents.models import (
     IS_OPEN,
@@ -62,8 +63,8 @@ class IncidentFilter(django_filters.FilterSet):
         method="filter_search", help_text="Words in title, description or mentions."
     )
     follow_up_required = django_filters.BooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     sla_state = django_filters.MultipleChoiceFilter(
         choices=SlaState.choices,
         distinct=False,
@@ -88,7 +89,7 @@ class IncidentFilter(django_filters.FilterSet):
         method="filter_unanswered",
         help_text="true: incidents with a mention newer than their last published reply (or none).",
     )
-    due_before = django_filters.IsoDateTimeFilter(
+    due_before = UtcIsoDateTimeFilter(
         method="filter_due_before",
         help_text="Open incidents whose next response-time deadline is at or before this moment.",
     )

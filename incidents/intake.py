@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -177,6 +177,13 @@ def parse_mention(item: Any) -> tuple[MentionInput | None, dict[str, str]]:
         elif timezone.is_naive(posted_at):
             errors["posted_at"] = "Must include a time zone (e.g. Z or +01:00)."
             posted_at = None
+        else:
+            # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+            try:
+                posted_at = posted_at.astimezone(UTC)
+            except OverflowError:
+                errors["posted_at"] = "Must be between the years 1 and 9999."
+                posted_at = None
 
     url = _string(item, "url", errors, required=False)
     if url and not _URL_RE.match(url):

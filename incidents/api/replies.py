@@ -10,11 +10,11 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.errors import ValidationFailed
+from config.pagination import CursorPages
 from incidents.api.serializers import ErrorResponse
 from incidents.models import PublishStatus, Reply, ReplyDecision, ReplyState, ReplyVersion
 from incidents.reply_selectors import approval_inbox, reply_diff_from_reviewed, reply_get, reply_list
@@ -205,7 +205,7 @@ class ReplyFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class ReplyPagination(CursorPagination):
+class ReplyPagination(CursorPages):
     ordering = ("-id",)
     page_size = 50
     page_size_query_param = "page_size"
@@ -374,6 +374,6 @@ class ReplyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="The approval inbox: replies waiting on a decision you may take, oldest first",
         responses={200: ReplySerializer(many=True), **ERRORS},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # the whole inbox, not pages
     def inbox(self, request: Request) -> Response:
         return Response(ReplySerializer(approval_inbox(user=request.user), many=True).data)

@@ -319,6 +319,14 @@ class IngestItemResult(serializers.Serializer):
     errors = serializers.DictField(child=serializers.CharField(), required=False)  # type: ignore[assignment]
 
 
+class IngestSingleResult(serializers.Serializer):
+    """The answer to one mention sent alone (a list answers per item, with each item's index)."""
+
+    status = serializers.ChoiceField(choices=["created", "duplicate"])
+    mention_id = serializers.IntegerField()
+    incident_id = serializers.IntegerField(allow_null=True)
+
+
 class IngestBatchResult(serializers.Serializer):
     created = serializers.IntegerField()
     duplicate = serializers.IntegerField()

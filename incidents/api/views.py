@@ -452,6 +452,11 @@ INTAKE_DESCRIPTION = (
 )
 
 
+INGEST_OK = PolymorphicProxySerializer(
+    component_name="IngestOk",
+    serializers=[s.IngestBatchResult, s.IngestSingleResult],
+    resource_type_field_name=None,
+)
 RATE_LIMITED = OpenApiResponse(
     s.ErrorResponse,
     description=(
@@ -475,8 +480,8 @@ class MentionIntakeView(APIView):
             many=False,
         ),
         responses={
-            201: OpenApiResponse(s.IngestItemResult, description="Single mention stored."),
-            200: OpenApiResponse(s.IngestBatchResult, description="Batch result, or a single duplicate."),
+            201: OpenApiResponse(s.IngestSingleResult, description="Single mention stored."),
+            200: OpenApiResponse(INGEST_OK, description="Batch result, or a single duplicate."),
             413: OpenApiResponse(s.ErrorResponse, description="Body over 1 MiB."),
             429: RATE_LIMITED,
             **ERRORS,
@@ -538,8 +543,8 @@ class MentionWebhookView(APIView):
             OpenApiParameter("X-Firebreak-Signature", str, OpenApiParameter.HEADER, required=True),
         ],
         responses={
-            201: s.IngestItemResult,
-            200: s.IngestBatchResult,
+            201: OpenApiResponse(s.IngestSingleResult, description="Single mention stored."),
+            200: OpenApiResponse(INGEST_OK, description="Batch result, or a single duplicate."),
             400: ERRORS[400],
             401: ERRORS[401],
             413: OpenApiResponse(s.ErrorResponse, description="Body over 1 MiB."),

@@ -10,10 +10,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.errors import NotFound
+from config.filters import UtcIsoDateTimeFilter
+from config.pagination import CursorPages
 from incidents.api.serializers import ErrorResponse, UserRefSerializer
 from protocols import selectors, services
 from protocols.api.views import ERRORS, NOT_FOUND
@@ -30,7 +32,7 @@ MANAGE = "access.manage"
 CONFLICT = {409: OpenApiResponse(ErrorResponse, description="Already done by someone else; nothing changed.")}
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(CursorPages):
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
@@ -117,8 +119,8 @@ class AccessAuditFilter(django_filters.FilterSet):
     actor = django_filters.NumberFilter(field_name="actor_id", help_text="Who acted (user id).")
     subject = django_filters.NumberFilter(field_name="subject_id", help_text="Whose access (user id).")
     account = django_filters.ModelChoiceFilter(queryset=SocialAccount.objects.all(), help_text="Account id.")
-    at_after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    at_before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    at_after = UtcIsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    at_before = UtcIsoDateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AccessAuditEvent
@@ -135,9 +137,11 @@ class SocialAccountAccessView(GenericAPIView):
 
     @extend_schema(
         summary="Who has access to an account (revoked grants included)",
-        responses={200: AccountAccessSerializer(many=True), **ERRORS},
+        responses={200: AccountAccessSerializer(many=True), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, account_id: int) -> Response:
+        if not SocialAccount.objects.filter(pk=account_id).exists():
+            raise NotFound("Social account not found.")
         page = self.paginate_queryset(selectors.social_account_access_list(account_id=account_id))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

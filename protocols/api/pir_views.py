@@ -12,10 +12,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.pagination import CursorPages
 from incidents.api.serializers import ErrorResponse, UserRefSerializer
 from protocols import pir_selectors as selectors
 from protocols.api.access_views import NewestFirst
@@ -202,7 +202,7 @@ class ActionItemFilter(django_filters.FilterSet):
         return rows.filter(owner_id=int(value)) if value.isdigit() else rows.none()
 
 
-class SoonestDueFirst(CursorPagination):
+class SoonestDueFirst(CursorPages):
     ordering = ("due_on", "id")
     page_size = 50
     page_size_query_param = "page_size"

@@ -12,10 +12,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.pagination import CursorPages
 from incidents.api.serializers import ErrorResponse
 from protocols import review_selectors as selectors
 from protocols.api.views import ERRORS, NOT_FOUND, _id
@@ -99,7 +99,7 @@ class ReviewScheduleFilter(django_filters.FilterSet):
         return selectors.schedule_filter_owner(rows, owner=value.strip().lower(), user=self.request.user)
 
 
-class SoonestDueFirst(CursorPagination):
+class SoonestDueFirst(CursorPages):
     ordering = ("effective_due_at", "id")
     page_size = 50
     page_size_query_param = "page_size"

@@ -13,13 +13,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from config.errors import ValidationFailed
+from config.pagination import CursorPages
 from incidents.api.serializers import ErrorResponse
 from protocols import selectors, services
 from protocols.api import filters
@@ -86,7 +86,7 @@ def crud_schema(
     )
 
 
-class ByNamePagination(CursorPagination):
+class ByNamePagination(CursorPages):
     ordering = "name"  # unique on every model here, so the cursor never skips or repeats a row
     page_size = 50
     page_size_query_param = "page_size"

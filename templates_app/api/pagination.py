@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rest_framework.pagination import CursorPagination
+from config.pagination import CursorPages
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-class _Pages(CursorPagination):
+class _Pages(CursorPages):
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
