@@ -34,6 +34,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "mention.view": TEAM | {R.INTEGRATION},
     "category.view": TEAM | {R.INTEGRATION},
     "token.manage_own": TEAM | {R.INTEGRATION},
+    # every user's API tokens: see them and revoke them
+    "token.manage_all": frozenset({R.ADMIN}),
     "notification.view": TEAM,
     "webhook.view_failing": frozenset({R.ADMIN}),
     # outbound webhooks to integrators: subscriptions, their delivery log and replays

@@ -8,14 +8,20 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
-from protocols.models import ApiToken
+from protocols.models import ApiToken, TokenScope
 from protocols.selectors import api_token_by_digest
 from protocols.services import token_digest
 
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class ReadOnlyToken(exceptions.PermissionDenied):
+    default_detail = "This token is read-only: create a read and write token to change anything."
+    default_code = "token_read_only"
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -39,6 +45,9 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has expired.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
+        if token.scope == TokenScope.READ and request.method not in SAFE_METHODS:
+            # Every API view authenticates here first, so no view can forget the check.
+            raise ReadOnlyToken()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

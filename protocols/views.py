@@ -1,6 +1,6 @@
 """Browser pages of the protocols app: a user's own API tokens (the secret shown once, in the answer to
-the POST that created it), who has access to the brand's accounts, with the offboarding checklists, and
-the public community guidelines."""
+the POST that created it) and, for admins, everyone's; who has access to the brand's accounts, with
+the offboarding checklists, and the public community guidelines."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from config.errors import NotFound
 from config.pages import first_error, page_context, team_view
 from incidents import policies
+from protocols.models import TokenScope
 from protocols.selectors import (
-    api_token_get_own,
     api_token_list,
     moderation_rule_list,
     offboarding_checklist_list,
@@ -31,8 +31,10 @@ from protocols.services import (
     offboarding_item_tick,
     social_account_access_revoke,
 )
+from protocols.token_selectors import api_token_get_any, api_token_list_all
 
 MAX_EXPIRY_DAYS = 3650
+ALL_TOKENS_SHOWN = 200  # an admin's list of everyone's tokens, newest first
 
 
 class TokenCreateForm(forms.Form):
@@ -45,6 +47,12 @@ class TokenCreateForm(forms.Form):
         min_value=1,
         max_value=MAX_EXPIRY_DAYS,
         help_text="Leave empty for a token that does not expire.",
+    )
+    scope = forms.ChoiceField(
+        label="Access",
+        choices=TokenScope.choices,
+        initial=TokenScope.READ,
+        help_text="Read only: the token can look but change nothing (GET only), whatever your roles allow.",
     )
 
 
@@ -59,7 +67,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
             days = form.cleaned_data["expires_in_days"]
             expires_at = timezone.now() + timedelta(days=days) if days else None
             issued = api_token_create(
-                user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
+                user=request.user,
+                name=form.cleaned_data["name"],
+                expires_at=expires_at,
+                scope=form.cleaned_data["scope"],
             )
             form = TokenCreateForm()
         else:
@@ -71,6 +82,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "form": form,
         "issued": issued,
         "tokens": list(api_token_list(user=request.user)),
+        "all_tokens": list(api_token_list_all(user=request.user)[:ALL_TOKENS_SHOWN]),
         "now": timezone.now(),
     }
     return render(request, "protocols/tokens.html", context, status=status)
@@ -79,11 +91,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @team_view("token.manage_own")
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = api_token_get_own(user=request.user, token_id=token_id)
+    token = api_token_get_any(user=request.user, token_id=token_id)
     if token is None:
         raise NotFound("API token not found.")
     if api_token_revoke(token=token):
-        messages.success(request, f"Revoked the token “{token.name}”. Clients using it now get 401.")
+        whose = "" if token.user_id == request.user.pk else f" of {token.user.get_username()}"
+        messages.success(request, f"Revoked the token “{token.name}”{whose}. Clients using it now get 401.")
     else:
         messages.info(request, f"The token “{token.name}” was already revoked.")
     return redirect("protocols:tokens")

@@ -123,12 +123,20 @@ class TriageRule(models.Model):
         return self.name
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
 class ApiToken(models.Model):
     """A bearer token for REST clients. Only a SHA-256 of the secret is stored; the secret is shown
-    once when the token is created."""
+    once when the token is created. A read-only token may only read (GET, HEAD, OPTIONS), whatever its
+    user's roles allow; a write token may do what the user may."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    # Tokens made before scopes existed could write; they keep that ("write" default for old rows).
+    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.WRITE)
     prefix = models.CharField(max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

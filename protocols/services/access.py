@@ -11,7 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from protocols.models import ApiToken, RoleAssignment
+from config.errors import ValidationFailed
+from protocols.models import ApiToken, RoleAssignment, TokenScope
 from protocols.selectors import forget_user_roles
 
 TOKEN_PREFIX_LEN = 8
@@ -27,11 +28,19 @@ class IssuedToken:
     secret: str  # shown once; never stored
 
 
-def api_token_create(*, user: Any, name: str, expires_at: datetime | None = None) -> IssuedToken:
+def api_token_create(
+    *, user: Any, name: str, expires_at: datetime | None = None, scope: str = TokenScope.WRITE
+) -> IssuedToken:
+    if scope not in TokenScope.values:
+        choices = ", ".join(TokenScope.values)
+        raise ValidationFailed(
+            f"A token's scope is one of {choices}.", fields={"scope": [f"Not one of {choices}."]}
+        )
     raw = "fb_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
         name=name.strip() or "API token",
+        scope=scope,
         prefix=raw[: TOKEN_PREFIX_LEN + 3],
         digest=token_digest(raw),
         expires_at=expires_at,
@@ -40,7 +49,8 @@ def api_token_create(*, user: Any, name: str, expires_at: datetime | None = None
 
 
 def api_token_revoke(*, token: ApiToken) -> bool:
-    """Revoke once; returns False when it was already revoked (idempotent)."""
+    """Revoke once; returns False when it was already revoked (idempotent). Who may revoke which token
+    is the caller's question (`api_token_get_own`, or `api_token_get_any` for admins)."""
     changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     return changed == 1
 
