@@ -68,6 +68,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "evidence.view": frozenset({R.LEGAL, R.MANAGER, R.ADMIN, R.PR}),
     "evidence.hold": frozenset({R.LEGAL, R.ADMIN}),
     "evidence.delete": frozenset({R.ADMIN}),
+    # a customer's personal data on request: export it, erase it (GDPR)
+    "personal_data.manage": frozenset({R.LEGAL, R.ADMIN}),
     # moderation: acting on a mention under the community guidelines; editing the guidelines
     "mention.moderate": frozenset({R.RESPONDER, R.MANAGER, R.ADMIN}),
     "moderation.manage": frozenset({R.ADMIN}),

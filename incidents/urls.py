@@ -12,6 +12,7 @@ from incidents.views import (
     merge,
     moderation,
     notifications,
+    privacy,
     queue,
     survey_page,
     surveys,
@@ -23,6 +24,9 @@ app_name = "incidents"
 urlpatterns = [
     path("", queue.queue, name="queue"),
     path("crisis/", crisis.crisis_page, name="crisis"),
+    path("privacy/", privacy.privacy, name="privacy"),
+    path("privacy/export/", privacy.privacy_export, name="privacy_export"),
+    path("privacy/erase/", privacy.privacy_erase, name="privacy_erase"),
     path("crisis/on/", crisis.crisis_start, name="crisis_start"),
     path("crisis/renew/", crisis.crisis_renew, name="crisis_renew"),
     path("crisis/end/", crisis.crisis_end, name="crisis_end"),

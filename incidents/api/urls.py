@@ -10,6 +10,7 @@ from incidents.api.evidence import (
     EvidenceReleaseView,
 )
 from incidents.api.moderation import MentionModerateView
+from incidents.api.privacy import PersonalDataEraseView, PersonalDataExportView
 from incidents.api.replies import ReplyViewSet
 from incidents.api.surveys import IncidentSurveysView
 from incidents.api.views import (
@@ -40,6 +41,8 @@ urlpatterns = [
     path("evidence/<int:capture_id>/release/", EvidenceReleaseView.as_view(), name="evidence-release"),
     path("evidence/<int:capture_id>/export/", EvidenceExportView.as_view(), name="evidence-export"),
     path("merges/<int:merge_id>/undo/", MergeUndoView.as_view(), name="merge-undo"),
+    path("personal-data/export/", PersonalDataExportView.as_view(), name="personal-data-export"),
+    path("personal-data/erase/", PersonalDataEraseView.as_view(), name="personal-data-erase"),
     path("incidents/<int:id>/surveys/", IncidentSurveysView.as_view(), name="incident-surveys"),
     path(
         "webhook-deliveries/<uuid:delivery_id>/replay/",

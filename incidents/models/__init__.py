@@ -31,6 +31,7 @@ from incidents.models.evidence import EvidenceCapture, EvidenceItem, EvidenceIte
 from incidents.models.merges import UNDO_WINDOW, IncidentMerge
 from incidents.models.moderation import ONCE_ONLY_ACTIONS, ModerationAction, ModerationOutcome
 from incidents.models.notifications import Notification, NotificationChannel, NotificationStatus
+from incidents.models.privacy import PersonalDataRequest, PersonalDataRequestKind
 from incidents.models.replies import (
     EDITABLE_STATES,
     REVIEW_STATES,
@@ -79,6 +80,8 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
+    "PersonalDataRequest",
+    "PersonalDataRequestKind",
     "PublishStatus",
     "Reply",
     "ReplyDecision",

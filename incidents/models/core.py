@@ -253,6 +253,7 @@ class EventKind(models.TextChoices):
     MODERATION_RESULT = "moderation_result", "Moderation result from the platform"
     SURVEY_CREATED = "survey_created", "Satisfaction survey created"
     SURVEY_ANSWERED = "survey_answered", "Satisfaction survey answered"
+    PERSONAL_DATA_ERASED = "personal_data_erased", "Customer's personal data erased on request"
 
 
 class TimelineEvent(models.Model):

@@ -213,6 +213,29 @@ def evidence_delete(*, actor: Any, capture_id: int) -> None:
         )
 
 
+def evidence_delete_unheld(*, mention_ids: Sequence[int]) -> int:
+    """Deletes every capture of these mentions that is not on legal hold, with its items, for a
+    customer's erasure (the caller checks who may): a moderation action keeps its record, without
+    the capture. Returns how many captures went."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM incidents_evidencecapture WHERE mention_id = ANY(%s) AND NOT is_held FOR UPDATE",
+            [list(mention_ids)],
+        )
+        capture_ids = [pk for (pk,) in cursor.fetchall()]
+        if not capture_ids:
+            return 0
+        cursor.execute(
+            "UPDATE incidents_moderationaction SET evidence_id = NULL WHERE evidence_id = ANY(%s)",
+            [capture_ids],
+        )
+        cursor.execute(
+            "DELETE FROM incidents_evidencecapture WHERE id = ANY(%s) AND NOT is_held", [capture_ids]
+        )
+        cursor.execute("DELETE FROM incidents_evidenceitem WHERE capture_id = ANY(%s)", [capture_ids])
+    return len(capture_ids)
+
+
 def evidence_export(*, actor: Any, capture_id: int) -> bytes:
     """A zip of the items as files, `manifest.json` (each file's name and SHA-256, the capture's
     metadata and hash) and `SHA256SUMS` for `sha256sum -c`."""
