@@ -32,3 +32,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.api_errors.not_found"
+handler500 = "config.outage.server_error"
