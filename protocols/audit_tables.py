@@ -34,6 +34,8 @@ AUDITED: dict[str, Audited] = {
         secrets=("webhook_secret", "mastodon_access_token"), ignored=("updated_at",)
     ),
     "protocols_socialaccountaccess": PLAIN,
+    # integrators' outbound webhook subscriptions (incidents app): where events go, signed with the secret
+    "incidents_webhooksubscription": Audited(secrets=("secret",), ignored=("failing_since", "last_error")),
     # a Slack or Teams incoming-webhook URL is itself the credential
     "protocols_webhookendpoint": Audited(secrets=("url",), ignored=("failing_since", "last_error")),
     # the response plan

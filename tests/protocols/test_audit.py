@@ -332,8 +332,23 @@ def test_the_database_triggers_match_the_audited_list(db: Any) -> None:
         found = {table: bytes(args).decode().split("\x00")[:2] for table, args in cursor.fetchall()}
     expected = {table: [",".join(spec.secrets), ",".join(spec.ignored)] for table, spec in AUDITED.items()}
     assert found == expected, "a table in AUDITED needs a migration attaching its trigger (see 0010)"
+    # Incident work is never audited here; the incidents app's one configuration table is.
     incident_tables = {t for t in found if t.startswith(("incidents_", "reporting_"))}
-    assert not incident_tables
+    assert incident_tables == {"incidents_webhooksubscription"}
+
+
+def test_an_outbound_webhook_subscription_is_configuration_and_its_secret_never_copied(
+    admin_user: Any,
+) -> None:
+    from incidents.services.webhooks import webhook_subscription_create
+    from protocols.models import AuditEvent
+
+    issued = webhook_subscription_create(
+        actor=admin_user, name="CRM", url="https://crm.example.com/hooks", event_types=["incident.created"]
+    )
+    row = AuditEvent.objects.get(table_name="incidents_webhooksubscription", action="insert")
+    assert row.object_id == str(issued.subscription.pk)
+    assert issued.secret not in str(row.changes) and "secret" in str(row.changes)
 
 
 # --- reading it ---------------------------------------------------------------------------------------
