@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -143,18 +143,11 @@ LOGIN_REDIRECT_URL = "incidents:queue"
 LOGOUT_REDIRECT_URL = "login"
 
 
-def _at_least_one(name: str, default: int) -> int:
-    value = env_int(name, default)
-    if value < 1:
-        raise ImproperlyConfiguredEnv(f"{name} must be at least 1, got {value}")
-    return value
-
-
 # Sign-in lockout (django-axes): this many failures for one username from one IP address, each within
 # the lockout time of the one before, lock that combination out for the lockout time. API tokens never
 # go through authenticate(), so they are not affected.
-FIREBREAK_LOGIN_FAILURES = _at_least_one("FIREBREAK_LOGIN_FAILURES", 5)
-FIREBREAK_LOCKOUT_MINUTES = _at_least_one("FIREBREAK_LOCKOUT_MINUTES", 15)
+FIREBREAK_LOGIN_FAILURES = env_int("FIREBREAK_LOGIN_FAILURES", 5, minimum=1)
+FIREBREAK_LOCKOUT_MINUTES = env_int("FIREBREAK_LOCKOUT_MINUTES", 15, minimum=1)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -171,8 +164,8 @@ AXES_DISABLE_ACCESS_LOG = True
 # Sessions: refused after FIREBREAK_SESSION_IDLE_MINUTES without a request the user made (timed
 # refreshes do not count) and FIREBREAK_SESSION_MAX_HOURS after signing in, whatever happened since
 # (protocols/middleware.py). HTTPS-only cookies are switched on in production.
-FIREBREAK_SESSION_IDLE_MINUTES = _at_least_one("FIREBREAK_SESSION_IDLE_MINUTES", 480)
-FIREBREAK_SESSION_MAX_HOURS = _at_least_one("FIREBREAK_SESSION_MAX_HOURS", 24 * 14)
+FIREBREAK_SESSION_IDLE_MINUTES = env_int("FIREBREAK_SESSION_IDLE_MINUTES", 480, minimum=1)
+FIREBREAK_SESSION_MAX_HOURS = env_int("FIREBREAK_SESSION_MAX_HOURS", 24 * 14, minimum=1)
 SESSION_COOKIE_AGE = FIREBREAK_SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -210,18 +203,11 @@ REST_FRAMEWORK = {
 }
 
 
-def _per_minute(name: str, default: int) -> int:
-    value = env_int(name, default)
-    if value < 0:
-        raise ImproperlyConfiguredEnv(f"{name} must be 0 (no limit) or more, got {value}")
-    return value
-
-
 # Rate limits (config/throttles.py), requests per minute; 0 switches one off. A listening tool pushing
 # batches of 500 once a second is well inside the intake defaults.
-FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN = _per_minute("FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN", 1200)
-FIREBREAK_INTAKE_PER_MINUTE_PER_IP = _per_minute("FIREBREAK_INTAKE_PER_MINUTE_PER_IP", 2400)
-FIREBREAK_LOGIN_PER_MINUTE_PER_IP = _per_minute("FIREBREAK_LOGIN_PER_MINUTE_PER_IP", 20)
+FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN = env_int("FIREBREAK_INTAKE_PER_MINUTE_PER_TOKEN", 1200, minimum=0)
+FIREBREAK_INTAKE_PER_MINUTE_PER_IP = env_int("FIREBREAK_INTAKE_PER_MINUTE_PER_IP", 2400, minimum=0)
+FIREBREAK_LOGIN_PER_MINUTE_PER_IP = env_int("FIREBREAK_LOGIN_PER_MINUTE_PER_IP", 20, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Firebreak API",
@@ -280,11 +266,7 @@ FIREBREAK_QUEUE_REFRESH_SECONDS = env_int("FIREBREAK_QUEUE_REFRESH_SECONDS", 15)
 FIREBREAK_EVIDENCE_MAX_BYTES = env_int("FIREBREAK_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
 # Customer-satisfaction surveys: how long a survey link works, and the brand name its page shows the
 # customer (nothing else of the team's is shown there; empty: no name).
-FIREBREAK_SURVEY_EXPIRY_DAYS = env_int("FIREBREAK_SURVEY_EXPIRY_DAYS", 14)
-if FIREBREAK_SURVEY_EXPIRY_DAYS < 1:
-    raise ImproperlyConfiguredEnv(
-        f"FIREBREAK_SURVEY_EXPIRY_DAYS must be at least 1, got {FIREBREAK_SURVEY_EXPIRY_DAYS}"
-    )
+FIREBREAK_SURVEY_EXPIRY_DAYS = env_int("FIREBREAK_SURVEY_EXPIRY_DAYS", 14, minimum=1)
 FIREBREAK_BRAND_NAME = env_str("FIREBREAK_BRAND_NAME", "")
 # The SLA sweeper: how many due clocks one transaction claims, and how late a due moment may be
 # before /healthz reports the engine as unhealthy.
