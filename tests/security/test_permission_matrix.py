@@ -57,7 +57,8 @@ def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator
 def served_methods(callback: Any) -> tuple[str, ...]:
     actions = getattr(callback, "actions", None)
     if actions:
-        return tuple(sorted(actions))
+        # DRF adds HEAD for GET to this mapping at a viewset's first request: it is not a route of its own.
+        return tuple(sorted(set(actions) - {"head", "options"}))
     view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     if view_class is not None:
         return tuple(m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m))
