@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.throttles.LoginRateLimitMiddleware",
+    "config.nul_guard.RefuseNulInQueryMiddleware",
     "protocols.middleware.SessionExpiryMiddleware",
     # last, as axes asks: it turns a lockout flagged during the request into the lockout page
     "axes.middleware.AxesMiddleware",

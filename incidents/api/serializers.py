@@ -254,8 +254,8 @@ class MergeInput(serializers.Serializer):
 
 
 class IncidentMergeSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_username", default=None)
-    undone_by = serializers.CharField(source="undone_by.get_username", default=None)
+    actor = serializers.CharField(source="actor.get_username", default=None, allow_null=True)
+    undone_by = serializers.CharField(source="undone_by.get_username", default=None, allow_null=True)
     undoable_until = serializers.SerializerMethodField()
 
     class Meta:

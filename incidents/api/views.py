@@ -245,7 +245,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Possible duplicates: open incidents with a shared product and a similar title",
         responses={200: s.SimilarIncidentSerializer(many=True), **ERRORS, **NOT_FOUND},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a short list, not pages
     def similar(self, request: Request, pk: str) -> Response:
         similar = selectors.incident_similar(user=request.user, incident_id=self._incident_id())
         return Response(s.SimilarIncidentSerializer(similar, many=True, context={"request": request}).data)

@@ -110,7 +110,18 @@ class SlaPolicyInput(serializers.Serializer):
 # --- Business calendars ----------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$", "example": "09:00:00"}
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on the calendar's own clock, without a zone ("09:00"). OpenAPI's `time` format
+    is RFC 3339's, which requires an offset, so the schema gives the pattern instead."""
+
+
 class OpeningHoursSerializer(serializers.ModelSerializer):
+    opens_at = WallClockTimeField()
+    closes_at = WallClockTimeField()
+
     class Meta:
         model = OpeningHours
         fields = ["weekday", "opens_at", "closes_at"]
@@ -142,10 +153,8 @@ class BusinessCalendarSerializer(serializers.ModelSerializer):
 
 class OpeningHoursInput(serializers.Serializer):
     weekday = serializers.ChoiceField(choices=Weekday.choices, help_text="0 = Monday ... 6 = Sunday.")
-    opens_at = serializers.TimeField(help_text="Local time in the calendar's zone, e.g. 09:00.")
-    closes_at = serializers.TimeField(
-        help_text="After opens_at, or 00:00 for midnight at the end of the day."
-    )
+    opens_at = WallClockTimeField(help_text="Local time in the calendar's zone, e.g. 09:00.")
+    closes_at = WallClockTimeField(help_text="After opens_at, or 00:00 for midnight at the end of the day.")
 
 
 class HolidayInput(serializers.Serializer):
