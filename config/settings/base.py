@@ -161,6 +161,8 @@ AXES_LOCKOUT_CALLABLE = "protocols.sign_in.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "protocols.sign_in.client_address"
 # Successful sign-ins are not logged by axes (a row per sign-in that nothing reads or prunes).
 AXES_DISABLE_ACCESS_LOG = True
+# Axes would log every sign-in it checks at INFO; the audit log records sign-ins and lockouts already.
+AXES_VERBOSE = False
 
 # Sessions: refused after FIREBREAK_SESSION_IDLE_MINUTES without a request the user made (timed
 # refreshes do not count) and FIREBREAK_SESSION_MAX_HOURS after signing in, whatever happened since
