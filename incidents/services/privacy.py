@@ -68,7 +68,9 @@ def customer_data_export(*, actor: Any, platform: str, handle: str) -> dict[str,
     they are in, the brand's published replies there, survey answers, moderation and evidence. The
     request itself is recorded (by a hash of the handle)."""
     platform, handle = _subject(actor=actor, platform=platform, handle=handle)
-    mentions = list(_mentions_of(platform, handle).order_by("posted_at", "id"))
+    mentions = list(
+        _mentions_of(platform, handle).prefetch_related("moderation_actions").order_by("posted_at", "id")
+    )
     incident_ids = sorted({m.incident_id for m in mentions if m.incident_id is not None})
     incidents = Incident.objects.filter(pk__in=incident_ids).order_by("id")
     replies = Reply.objects.filter(incident_id__in=incident_ids, published_at__isnull=False).order_by("id")
@@ -175,9 +177,12 @@ def customer_data_erase(*, actor: Any, platform: str, handle: str, reason: str) 
     )
     quoted = re.compile(rf"@{re.escape(handle)}\b", re.IGNORECASE)
     label = Platform(platform).label
-    for incident in Incident.objects.filter(pk__in=incident_ids).only("id", "title"):
-        if quoted.match(incident.title):
-            Incident.objects.filter(pk=incident.pk).update(title=f"@{pseudonym} on {label}: {ERASED_TEXT}")
+    renamed = [
+        i for i in Incident.objects.filter(pk__in=incident_ids).only("id", "title") if quoted.match(i.title)
+    ]
+    for incident in renamed:
+        incident.title = f"@{pseudonym} on {label}: {ERASED_TEXT}"
+    Incident.objects.bulk_update(renamed, ["title"])
     Incident.objects.filter(pk__in=incident_ids).update(
         search_vector=SearchVector("title", "description", config="english")
     )
@@ -187,8 +192,10 @@ def customer_data_erase(*, actor: Any, platform: str, handle: str, reason: str) 
         events = TimelineEvent.objects.filter(
             incident_id__in=incident_ids, note__iregex=rf"@{re.escape(handle)}"
         )
-        for event in events.only("id", "note"):
-            TimelineEvent.objects.filter(pk=event.pk).update(note=quoted.sub(f"@{pseudonym}", event.note))
+        rewritten = list(events.only("id", "note"))
+        for event in rewritten:
+            event.note = quoted.sub(f"@{pseudonym}", event.note)
+        TimelineEvent.objects.bulk_update(rewritten, ["note"])
         cursor.execute("SET LOCAL firebreak.erasure = 'off'")
     request = PersonalDataRequest.objects.create(
         kind=PersonalDataRequestKind.ERASE,
